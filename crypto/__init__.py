@@ -1,0 +1,23 @@
+"""Cryptographic primitives of blindhit: bytes in, bytes out; no I/O and no project imports.
+
+Modules: `hash_to_curve` (RFC 9380), `groups` (ristretto255 and P-256 prime-order groups),
+`oprf` (RFC 9497), `merkle` (RFC 9162 §2.1), `signed_note` (C2SP signed-note, tlog-checkpoint).
+"""
+
+from crypto.errors import (
+    BlindhitError,
+    CryptoError,
+    InvalidEncoding,
+    InvalidInput,
+    InvalidProof,
+    InvalidSignature,
+)
+
+__all__ = [
+    "BlindhitError",
+    "CryptoError",
+    "InvalidEncoding",
+    "InvalidInput",
+    "InvalidProof",
+    "InvalidSignature",
+]

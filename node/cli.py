@@ -1,0 +1,58 @@
+"""The `blindhit` command line: one entry point, verbs grouped by role.
+
+Each verb lives in a module of `node.commands` that exposes `register(subparsers)`; the module
+adds its parser and sets `handler` to a function `(argparse.Namespace) -> int`. This file only
+dispatches and turns errors into one-line messages: a `BlindhitError` becomes `blindhit: <message>`
+on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+
+from crypto.errors import BlindhitError
+from node.commands import demo
+
+__all__ = ["EXIT_ERROR", "main"]
+
+# Exit status for bad input or a refused operation. 0 and 1 are left to verbs that report an
+# outcome (for example hit / no hit).
+EXIT_ERROR = 2
+
+_COMMANDS: tuple[ModuleType, ...] = (demo,)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="blindhit",
+        description="Blinded hit/no-hit checks between police nodes.",
+        epilog="Example: blindhit demo",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in _COMMANDS:
+        command.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (callable in-process by tests)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except BlindhitError as error:
+        print(f"blindhit: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("blindhit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Verbs of the `blindhit` command line, one module each."""

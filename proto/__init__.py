@@ -1,0 +1,3 @@
+"""The wire contract of blindhit (package blindhit.v1) and its generated code."""
+
+__all__: list[str] = []
