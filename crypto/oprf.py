@@ -176,12 +176,14 @@ class _SuiteContext:
     ) -> tuple[Any, Any]:
         """ComputeComposites (key None) or ComputeCompositesFast (RFC 9497 §2.2.1, §2.2.2).
 
-        The encodings must already have been validated by the caller.
+        The prover (`key` given) has validated `c_encoded` already; the verifier's encodings
+        come from a peer and are validated here.
         """
         group = self.group
         seed = self.hash(_framed(b_encoded, "element") + _framed(self.seed_dst, "DST")).digest()
         framed_seed = _framed(seed, "seed")
-        c_elements = [group.deserialize_element(c) for c in c_encoded]
+        decode = group.deserialize_element if key is None else group.decode_validated
+        c_elements = [decode(c) for c in c_encoded]
         d_elements = [group.deserialize_element(d) for d in d_encoded] if key is None else []
         m = z = None
         for i, (c, d) in enumerate(zip(c_encoded, d_encoded, strict=True)):
@@ -248,6 +250,23 @@ class _SuiteContext:
             raise InvalidProof("the DLEQ proof does not verify") from error
         if not hmac.compare_digest(group.serialize_scalar(expected), proof[:ns]):
             raise InvalidProof("the DLEQ proof does not verify")
+
+
+def _batch_inverse(values: Sequence[int], modulus: int) -> list[int]:
+    """Invert many non-zero values modulo a prime with one inversion (Montgomery's trick).
+
+    One modular inversion costs about as much as thirty modular multiplications in Python, so a
+    batch pays 3(n - 1) multiplications and a single inversion instead of n inversions.
+    """
+    prefix = [1] * (len(values) + 1)
+    for i, value in enumerate(values):
+        prefix[i + 1] = prefix[i] * value % modulus
+    inverse = pow(prefix[-1], -1, modulus)
+    inverses = [0] * len(values)
+    for i in range(len(values) - 1, -1, -1):
+        inverses[i] = inverse * prefix[i] % modulus
+        inverse = inverse * values[i] % modulus
+    return inverses
 
 
 def derive_key_pair(suite: Suite, mode: Mode, seed: bytes, info: bytes) -> KeyPair:
@@ -367,8 +386,7 @@ class OprfClient:
                     evaluation.proof,
                 )
         # multiply_each_encoded validates every evaluated element (InvalidEncoding names it).
-        order = group.order
-        inverses = [pow(blind, -1, order) for blind in batch.blinds]
+        inverses = _batch_inverse(batch.blinds, group.order)
         unblinded = group.multiply_each_encoded(inverses, evaluated)
         return [
             context.finalize_hash(data, batch.info, element)
