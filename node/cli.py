@@ -9,12 +9,13 @@ on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from crypto.errors import BlindhitError
-from node.commands import demo
+from node.commands import demo, keys
 
 __all__ = ["EXIT_ERROR", "main"]
 
@@ -22,7 +23,7 @@ __all__ = ["EXIT_ERROR", "main"]
 # outcome (for example hit / no hit).
 EXIT_ERROR = 2
 
-_COMMANDS: tuple[ModuleType, ...] = (demo,)
+_COMMANDS: tuple[ModuleType, ...] = (demo, keys)
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -52,6 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("blindhit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (`blindhit ... | head`): not an error of ours.
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,240 @@
+"""The querier's and the owner's steps of one blinded check (DESIGN §5.2 and §5.3), pure.
+
+A check is between one querier and one owner's dataset. The querier turns its probes into match
+keys, blinds their OPRF inputs and sends only the blinded elements; the owner evaluates them;
+the querier finalises the answer into tags and looks them up in the owner's match index
+(index mode) or sends the tags back (owner-match mode).
+
+Ordering rules of `QuerierCheck` (each step once, in this order):
+1. construction derives the match keys of every probe (bad probes raise `InputError` naming the
+   probe and the field);
+2. `blinded_elements()` blinds them (a second call returns the same elements: nothing is blinded
+   twice, so an owner cannot link two evaluations of the same batch by asking again);
+3. `finalize(evaluated, proof)` unblinds and verifies (VOPRF/POPRF), giving tags;
+4. `outcomes_from_index(index)` or `outcomes_from_owner_match(hits, references)` gives the report.
+Calling a step before the one it needs raises `RuntimeError`.
+
+What crosses the wire from the querier is only blinded elements (index mode) or tags
+(owner-match mode); neither `QuerierCheck` nor `ProbeOutcome` is ever logged, and their reprs
+name no probe value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from crypto.errors import CryptoError
+from crypto.oprf import BlindEvaluation, ClientBatch, EvaluatedElement, Mode, OprfClient, Suite
+from protocol.errors import InputError, PeerError
+from protocol.match_index import DecodedIndex, MatchTag
+from protocol.match_keys import MatchKey, Strength, derive_keys, oprf_input
+
+__all__ = [
+    "CheckLimits",
+    "DatasetDescriptor",
+    "KeyHit",
+    "ProbeOutcome",
+    "QuerierCheck",
+    "RequestPurpose",
+    "validate_purpose",
+]
+
+# The length of a match reference: the leading bytes of the OPRF output. 32 bytes cannot be
+# guessed, so only a querier that obtained the owner's evaluation of the key can quote it.
+REFERENCE_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class CheckLimits:
+    """Size limits of a check, in one place (both sides enforce them)."""
+
+    max_probes: int = 5000
+    max_elements: int = 65536
+    max_text_field: int = 512
+
+
+@dataclass(frozen=True)
+class RequestPurpose:
+    """Why a check is made: logged by the owner, required on every request."""
+
+    officer_id: str
+    purpose: str
+    legal_basis: str
+    case_reference: str
+
+
+def validate_purpose(purpose: RequestPurpose, limits: CheckLimits) -> None:
+    """Refuse a purpose with an empty or oversized field (`PeerError` names the field)."""
+    for name in ("officer_id", "purpose", "legal_basis", "case_reference"):
+        value = getattr(purpose, name)
+        if not value.strip():
+            raise PeerError(f"{name.replace('_', ' ')} is missing")
+        if len(value) > limits.max_text_field:
+            raise PeerError(
+                f"{name.replace('_', ' ')} is {len(value)} characters; "
+                f"at most {limits.max_text_field} allowed"
+            )
+
+
+@dataclass(frozen=True)
+class DatasetDescriptor:
+    """What a querier knows of an owner's dataset: from the directory and the index header."""
+
+    owner: str
+    dataset: str
+    suite: Suite
+    mode: Mode
+    public_key: bytes | None
+    epoch: int
+    keying_profile: str
+
+
+@dataclass(frozen=True)
+class KeyHit:
+    """One match key of a probe that hit: its kind, its strength and the match reference."""
+
+    kind: str
+    strength: Strength
+    match_reference: bytes
+
+    def __repr__(self) -> str:
+        return f"KeyHit({self.kind}, {self.strength.value}, ref={self.match_reference.hex()[:16]}…)"
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    """The result for one probe against one dataset: the keys that hit, strongest first."""
+
+    probe: int
+    hits: tuple[KeyHit, ...]
+
+    @property
+    def hit(self) -> bool:
+        return bool(self.hits)
+
+    @property
+    def strongest(self) -> Strength | None:
+        return self.hits[0].strength if self.hits else None
+
+
+_STRENGTH_RANK = {Strength.STRONG: 0, Strength.MEDIUM: 1, Strength.WEAK: 2}
+
+
+@dataclass(frozen=True)
+class _ProbeKey:
+    probe: int
+    key: MatchKey
+
+
+class QuerierCheck:
+    """One check of a list of probes against one owner's dataset, from the querier's side."""
+
+    def __init__(
+        self,
+        descriptor: DatasetDescriptor,
+        probes: Sequence[Mapping[str, object]],
+        limits: CheckLimits | None = None,
+    ) -> None:
+        self._limits = limits or CheckLimits()
+        if not probes:
+            raise InputError("a check needs at least one probe")
+        if len(probes) > self._limits.max_probes:
+            raise InputError(
+                f"{len(probes)} probes in one check; at most {self._limits.max_probes} allowed"
+            )
+        self.descriptor = descriptor
+        keys: list[_ProbeKey] = []
+        for number, probe in enumerate(probes):
+            try:
+                derived = derive_keys(probe, descriptor.keying_profile).keys
+            except InputError as error:
+                raise InputError(f"probe {number + 1}: {error}") from error
+            keys += [_ProbeKey(number, key) for key in derived]
+        if len(keys) > self._limits.max_elements:
+            raise InputError(
+                f"the probes give {len(keys)} match keys; at most "
+                f"{self._limits.max_elements} fit in one check"
+            )
+        self._probe_count = len(probes)
+        self._keys = tuple(keys)
+        self._client = OprfClient(descriptor.suite, descriptor.mode, descriptor.public_key)
+        self._batch: ClientBatch | None = None
+        self._tags: list[bytes] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"QuerierCheck({self.descriptor.owner}/{self.descriptor.dataset}, "
+            f"{self._probe_count} probes, {len(self._keys)} keys)"
+        )
+
+    @property
+    def key_count(self) -> int:
+        return len(self._keys)
+
+    def blinded_elements(self, info: bytes = b"") -> list[bytes]:
+        """Blind the OPRF input of every match key (once); return the elements to send."""
+        if self._batch is None:
+            descriptor = self.descriptor
+            inputs = [
+                oprf_input(descriptor.keying_profile, descriptor.dataset, entry.key)
+                for entry in self._keys
+            ]
+            self._batch = self._client.blind_batch(inputs, info)
+        return list(self._batch.blinded_elements)
+
+    def finalize(self, evaluated: Sequence[bytes], proof: bytes | None) -> None:
+        """Unblind the owner's answer (verifying its proof in VOPRF/POPRF mode) into tags.
+
+        Raises `PeerError` if the answer does not decode, has the wrong size or its proof fails.
+        """
+        if self._batch is None:
+            raise RuntimeError("cannot finalize before blinding")
+        if self._tags is not None:
+            raise RuntimeError("this check is already finalized")
+        evaluation = BlindEvaluation(
+            tuple(EvaluatedElement(bytes(e)) for e in evaluated), proof or None
+        )
+        try:
+            self._tags = self._client.finalize_batch(self._batch, evaluation)
+        except CryptoError as error:
+            raise PeerError(f"the owner's evaluation is refused: {error}") from error
+
+    def tags(self, length: int) -> list[MatchTag]:
+        """The finalised tags, truncated to `length` bytes (for owner-match mode)."""
+        if self._tags is None:
+            raise RuntimeError("cannot read tags before finalize")
+        return [MatchTag(tag[:length]) for tag in self._tags]
+
+    def outcomes_from_index(self, index: DecodedIndex) -> list[ProbeOutcome]:
+        """Look every tag up in the owner's match index: the owner learns nothing of this."""
+        if self._tags is None:
+            raise RuntimeError("cannot look up before finalize")
+        found = index.contains_tags(self._tags)
+        return self._outcomes(found, [tag[:REFERENCE_LENGTH] for tag in self._tags])
+
+    def outcomes_from_owner_match(
+        self, hits: Sequence[bool], references: Sequence[bytes]
+    ) -> list[ProbeOutcome]:
+        """Turn the owner's per-tag answer (owner-match mode) into outcomes."""
+        if self._tags is None:
+            raise RuntimeError("cannot read an owner match before finalize")
+        if len(hits) != len(self._tags) or len(references) != len(self._tags):
+            raise PeerError(
+                f"the owner answered {len(hits)} hits and {len(references)} references "
+                f"for {len(self._tags)} tags"
+            )
+        return self._outcomes(list(hits), [bytes(r) for r in references])
+
+    def _outcomes(self, found: Sequence[bool], references: Sequence[bytes]) -> list[ProbeOutcome]:
+        per_probe: list[dict[str, KeyHit]] = [{} for _ in range(self._probe_count)]
+        for entry, hit, reference in zip(self._keys, found, references, strict=True):
+            if hit:
+                kind = entry.key.kind.value
+                per_probe[entry.probe].setdefault(kind, KeyHit(kind, entry.key.strength, reference))
+        return [
+            ProbeOutcome(
+                number, tuple(sorted(hits.values(), key=lambda h: _STRENGTH_RANK[h.strength]))
+            )
+            for number, hits in enumerate(per_probe)
+        ]
