@@ -24,6 +24,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/crypto.py
+	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/match_index.py
 
 proto: $(STAMP)
 	$(BIN)/python proto/generate.py

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from crypto.errors import BlindhitError
-from node.commands import demo, keys
+from node.commands import audit, demo, keys
 
 __all__ = ["EXIT_ERROR", "main"]
 
@@ -23,7 +23,7 @@ __all__ = ["EXIT_ERROR", "main"]
 # outcome (for example hit / no hit).
 EXIT_ERROR = 2
 
-_COMMANDS: tuple[ModuleType, ...] = (demo, keys)
+_COMMANDS: tuple[ModuleType, ...] = (demo, keys, audit)
 
 Handler = Callable[[argparse.Namespace], int]
 
