@@ -50,10 +50,11 @@ class Row:
         if self.ceiling_per_op is not None:
             share = self.ceiling_per_op / self.seconds_per_op * 100
             ratio = f"{share:6.1f} % of {self.ceiling_name}"
-        return (
-            f"{self.suite:<14} {self.operation:<38} {rate:>12,.0f}/s "
-            f"{self.seconds_per_op * 1e6:>10.2f} µs  {ratio}"
-        )
+        if self.seconds_per_op >= 0.1:
+            duration = f"{self.seconds_per_op:>10.2f} s "
+        else:
+            duration = f"{self.seconds_per_op * 1e6:>10.2f} µs"
+        return f"{self.suite:<14} {self.operation:<38} {rate:>12,.0f}/s {duration}  {ratio}"
 
 
 def best_time(run: Callable[[], object], count: int, repeats: int) -> float:
