@@ -29,7 +29,7 @@ class CryptoError(BlindhitError):
     """A cryptographic operation refused its input or failed a check."""
 
 
-class InvalidEncoding(CryptoError):  # noqa: N818 (the name says what went wrong, as in pyca)
+class InvalidEncoding(CryptoError):
     """Bytes do not encode a valid group element, scalar, proof, note or key.
 
     Raised for wrong lengths, non-canonical encodings, points not on the curve, the identity
@@ -37,7 +37,7 @@ class InvalidEncoding(CryptoError):  # noqa: N818 (the name says what went wrong
     """
 
 
-class InvalidInput(CryptoError):  # noqa: N818
+class InvalidInput(CryptoError):
     """Arguments that are well encoded but cannot be used together.
 
     For example a batch whose lists have different lengths, an input that hashes to the identity
@@ -45,9 +45,9 @@ class InvalidInput(CryptoError):  # noqa: N818
     """
 
 
-class InvalidProof(CryptoError):  # noqa: N818
+class InvalidProof(CryptoError):
     """A DLEQ proof (RFC 9497 §2.2) or a Merkle proof (RFC 9162 §2.1) does not verify."""
 
 
-class InvalidSignature(CryptoError):  # noqa: N818
+class InvalidSignature(CryptoError):
     """A signed note carries no valid signature by the expected key."""

@@ -4,16 +4,24 @@ from protocol.errors import (
     BlindhitError,
     FederationError,
     InputError,
+    NotPermitted,
     PeerError,
     PolicyError,
+    QuotaExceeded,
+    StaleEpoch,
     StorageError,
+    UnknownPeer,
 )
 
 __all__ = [
     "BlindhitError",
     "FederationError",
     "InputError",
+    "NotPermitted",
     "PeerError",
     "PolicyError",
+    "QuotaExceeded",
+    "StaleEpoch",
     "StorageError",
+    "UnknownPeer",
 ]

@@ -14,9 +14,13 @@ __all__ = [
     "BlindhitError",
     "FederationError",
     "InputError",
+    "NotPermitted",
     "PeerError",
     "PolicyError",
+    "QuotaExceeded",
+    "StaleEpoch",
     "StorageError",
+    "UnknownPeer",
 ]
 
 
@@ -28,8 +32,24 @@ class PeerError(BlindhitError):
     """A peer node sent data that does not decode or does not verify."""
 
 
+class StaleEpoch(PeerError):
+    """A request names an epoch of a dataset that is no longer the current one."""
+
+
 class PolicyError(BlindhitError):
     """A request is well formed but this node's policy does not allow it."""
+
+
+class UnknownPeer(PolicyError):
+    """The caller is not a peer this node knows (no such member, or its identity fails)."""
+
+
+class NotPermitted(PolicyError):
+    """A known peer asked for something its policy rule does not allow."""
+
+
+class QuotaExceeded(PolicyError):
+    """A known peer has used its quota for the period."""
 
 
 class StorageError(BlindhitError):

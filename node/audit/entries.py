@@ -80,7 +80,7 @@ _MIN_YEAR: Final = 1970
 _MAX_YEAR: Final = 9998
 
 
-class InvalidEntry(InputError):  # noqa: N818 (the name says what went wrong, as in crypto.errors)
+class InvalidEntry(InputError):
     """An audit entry is malformed: a bad field when built, or bytes that do not decode."""
 
 
