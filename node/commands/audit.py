@@ -57,7 +57,7 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
         description="Print the current signed checkpoint (c2sp.org/tlog-checkpoint). With --key, "
         "sign one for the current size first.",
         epilog="Example:\n  blindhit audit checkpoint --database node.db --key node.pem "
-        "--origin fr.dcpj --passphrase-env NODE_KEY_PASSPHRASE",
+        "--origin fr-dcpj --passphrase-env NODE_KEY_PASSPHRASE",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_database(checkpoint)

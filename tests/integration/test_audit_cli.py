@@ -16,7 +16,7 @@ from node.audit.store import AuditLog
 from node.cli import main
 from node.keys import write_private_key, write_public_key
 
-ORIGIN = "fr.dcpj"
+ORIGIN = "fr-dcpj"
 PASSPHRASE_VARIABLE = "BLINDHIT_TEST_AUDIT_PASSPHRASE"
 T0 = datetime(2025, 3, 1, 9, tzinfo=UTC)
 
@@ -122,7 +122,7 @@ def test_checkpoint_prove_export_verify(
         capsys,
     )
     assert status == 0
-    assert "exported 300 entries of fr.dcpj" in out
+    assert "exported 300 entries of fr-dcpj" in out
     assert (export / "consistency" / "40").is_file()
 
     verify = [

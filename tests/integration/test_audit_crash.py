@@ -44,7 +44,7 @@ def append_for_ever(thread):
     while True:
         reference = f"R{round_number}-T{thread}-{number}"
         index = log.append(AuditEntry(
-            kind=EntryKind.CHECK_RECEIVED, time=datetime.now(UTC), node="fr.dcpj",
+            kind=EntryKind.CHECK_RECEIVED, time=datetime.now(UTC), node="fr-dcpj",
             counterpart="de.bka", dataset="persons", element_count=300,
             legal_basis="EU-2016/680:Art.8", case_reference=reference,
             request_digest=bytes(32), decision=Decision.ANSWERED,
@@ -125,7 +125,7 @@ def test_kill_9_under_load_loses_no_durable_entry(tmp_path: Path) -> None:
         assert log.root_hash() == merkle.root_from_leaf_hashes(stored)
         for index, reference in claims.items():
             assert log.entry(index).case_reference == reference
-        signer = Ed25519Signer.generate("fr.dcpj")
+        signer = Ed25519Signer.generate("fr-dcpj")
         note = CheckpointIssuer(log, signer).issue().note
         export_log(log, tmp_path / "export", note)
     report = verify_export(tmp_path / "export", signer.verifier())

@@ -70,7 +70,7 @@ class Node:
 
 @pytest.fixture
 def nodes(tmp_path: Path) -> Iterator[tuple[Node, Node]]:
-    owner = Node(tmp_path / "owner", "fr.dcpj")
+    owner = Node(tmp_path / "owner", "fr-dcpj")
     querier = Node(tmp_path / "querier", "de.bka")
     yield owner, querier
     owner.log.close()

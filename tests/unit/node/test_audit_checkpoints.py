@@ -17,7 +17,7 @@ from node.audit.entries import AuditEntry, EntryKind
 from node.audit.store import AuditLog
 from protocol.errors import InputError, StorageError
 
-ORIGIN = "fr.dcpj"
+ORIGIN = "fr-dcpj"
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
 

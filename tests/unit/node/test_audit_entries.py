@@ -30,7 +30,7 @@ DIGEST = bytes(range(32))
 
 def entry_of(kind: EntryKind, /, **overrides: Any) -> AuditEntry:
     """Return a valid entry of `kind` with every field it may carry, then `overrides`."""
-    fields: dict[str, Any] = {"kind": kind, "time": T0, "node": "fr.dcpj"}
+    fields: dict[str, Any] = {"kind": kind, "time": T0, "node": "fr-dcpj"}
     if kind in {EntryKind.CHECK_RECEIVED, EntryKind.CHECK_SENT, EntryKind.OWNER_MATCH}:
         fields |= {
             "officer": "fr-4711",
@@ -94,7 +94,7 @@ def test_known_encoding() -> None:
     expected = (
         b'\x01{"case_reference":"FR-2025-000017","counterpart":"de.bka","dataset":"persons",'
         b'"decision":"answered","element_count":300,"kind":"check_received",'
-        b'"legal_basis":"EU-2016/680:Art.8","node":"fr.dcpj","officer":"fr-4711",'
+        b'"legal_basis":"EU-2016/680:Art.8","node":"fr-dcpj","officer":"fr-4711",'
         b'"purpose":"investigation","request_digest":"'
         + DIGEST.hex().encode()
         + b'","time":"2025-03-01T12:30:45.123456Z"}'
@@ -241,7 +241,7 @@ def test_decoding_refuses_non_canonical_spellings() -> None:
     fields = _object()
     spaced = b"\x01" + json.dumps(fields, sort_keys=True).encode()
     unsorted = b"\x01" + json.dumps(dict(reversed(fields.items())), separators=(",", ":")).encode()
-    escaped = canonical.replace(b'"fr.dcpj"', b'"\\u0066r.dcpj"')
+    escaped = canonical.replace(b'"fr-dcpj"', b'"\\u0066r.dcpj"')
     duplicated = canonical.replace(b'{"case', b'{"node":"xx.other","case')
     trailing = canonical + b" "
     for encoded in (spaced, unsorted, escaped, duplicated, trailing):

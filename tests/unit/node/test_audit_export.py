@@ -24,7 +24,7 @@ from node.audit.receipts import ConsistencyProof
 from node.audit.store import AuditLog
 from protocol.errors import InputError, StorageError
 
-ORIGIN = "fr.dcpj"
+ORIGIN = "fr-dcpj"
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
 

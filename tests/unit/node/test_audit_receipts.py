@@ -25,7 +25,7 @@ from node.audit.receipts import (
 from node.audit.store import AuditLog
 from protocol.errors import InputError
 
-ORIGIN = "fr.dcpj"
+ORIGIN = "fr-dcpj"
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
 

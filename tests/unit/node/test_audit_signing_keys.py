@@ -77,11 +77,11 @@ def test_other_key_types_and_garbage_are_refused(tmp_path: Path) -> None:
 
 def test_verifier_from_pem_and_from_verifier_key(tmp_path: Path) -> None:
     key = Ed25519PrivateKey.generate()
-    signer = Ed25519Signer("fr.dcpj", key)
+    signer = Ed25519Signer("fr-dcpj", key)
     pem = tmp_path / "node.pub"
     write_public_key(pem, key.public_key())
-    assert load_verifier(pem, "fr.dcpj") == signer.verifier()
-    assert load_verifier(pem, fallback_name="fr.dcpj") == signer.verifier()
+    assert load_verifier(pem, "fr-dcpj") == signer.verifier()
+    assert load_verifier(pem, fallback_name="fr-dcpj") == signer.verifier()
     with pytest.raises(InputError, match="origin"):
         load_verifier(pem)
     vkey = tmp_path / "node.vkey"
@@ -91,7 +91,7 @@ def test_verifier_from_pem_and_from_verifier_key(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="named"):
         load_verifier(vkey, "de.bka")
     broken = tmp_path / "broken.vkey"
-    broken.write_text("fr.dcpj+00000000+AAAA\n")
+    broken.write_text("fr-dcpj+00000000+AAAA\n")
     with pytest.raises(InputError, match="verifier key"):
         load_verifier(broken)
 

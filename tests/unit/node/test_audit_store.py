@@ -24,7 +24,7 @@ def check_entry_number(number: int) -> AuditEntry:
     return AuditEntry(
         kind=EntryKind.CHECK_RECEIVED,
         time=T0 + timedelta(seconds=number),
-        node="fr.dcpj",
+        node="fr-dcpj",
         officer=f"de-officer-{number % 7}",
         counterpart="de.bka",
         dataset="persons",
@@ -244,10 +244,10 @@ def test_closed_and_read_only_logs_refuse_appends(tmp_path: Path) -> None:
 def test_origin_is_bound_once(log: AuditLog) -> None:
     before = log.origin
     assert before is None
-    log.bind_origin("fr.dcpj")
-    log.bind_origin("fr.dcpj")
-    assert log.origin == "fr.dcpj"
-    with pytest.raises(InputError, match=r"fr\.dcpj"):
+    log.bind_origin("fr-dcpj")
+    log.bind_origin("fr-dcpj")
+    assert log.origin == "fr-dcpj"
+    with pytest.raises(InputError, match="fr-dcpj"):
         log.bind_origin("de.bka")
 
 

@@ -27,7 +27,7 @@ from node.audit.store import AuditLog
 from node.audit.verify import VerificationReport, verify_export
 from protocol.errors import InputError
 
-ORIGIN = "fr.dcpj"
+ORIGIN = "fr-dcpj"
 SIZE = 600
 EARLIER_SIZE = 200
 RECEIPT_INDEXES = (100, 150, 400, 590)

@@ -1,0 +1,912 @@
+"""The node's configuration: one TOML file, `node.toml`, read into frozen, typed dataclasses.
+
+Schema (every table is closed: a key not listed here is an error, so a typo never silently falls
+back to a default):
+
+```toml
+[node]
+id = "fr-ct"                 # node id: a-z, 0-9 and '-', 3..63 characters, starts with a letter
+country = "FRA"              # ISO 3166-1 alpha-3 (three capital letters)
+listen = "127.0.0.1:7443"    # HOST:PORT the gRPC server binds; "[::1]:7443" for IPv6; port 0 =
+                             # any free port (tests)
+database = "node.db"         # SQLite file, relative to the node directory
+
+[keys]                       # exactly one of the two; the passphrase itself is never stored
+passphrase_env = "BLINDHIT_PASSPHRASE"
+# passphrase_file = "/run/secrets/blindhit"   (relative paths: to the node directory)
+
+[limits]                     # optional, defaults shown
+max_batch = 4096             # most elements in one request, whoever asks
+max_message_bytes = 16777216 # gRPC send/receive limit
+deadline_seconds = 10.0      # deadline of a check call
+sync_deadline_seconds = 300.0  # deadline of a match-index sync
+
+[[peers]]                    # zero or more
+id = "de-bka"
+endpoint = "bka.example.de:7443"
+certificate_fingerprint = "sha256:<64 hex>"  # optional pin of the peer's mTLS certificate
+identity_key = "de-bka+1a2b3c4d+AQ..."       # the peer's signed-note verifier key
+
+[datasets.persons]           # zero or more; the table name is the dataset name
+suite = "ristretto255-SHA512"  # or "P256-SHA256"
+mode = "OPRF"                # or "VOPRF", "POPRF"
+pad_to_bucket = false        # pad the published index to a size bucket
+description = "Wanted persons"
+
+[[policy]]                   # zero or more; without a rule a peer may query nothing
+peer = "de-bka"
+datasets = ["persons"]
+modes = ["index", "owner-match"]
+max_batch = 1024             # optional, at most limits.max_batch (the default)
+daily_quota = 100000         # elements per UTC day, over all of this rule's datasets
+```
+
+Decisions:
+
+- Relative paths are relative to the directory holding `node.toml`, so a node directory can be
+  moved or restored from backup as a whole. They are resolved when the file is loaded.
+- A peer's identity on a connection is the `blindhit://node/<id>` URI in its mTLS certificate
+  (`node.pki`); `certificate_fingerprint` additionally pins one certificate. It is optional
+  because under the federation CA certificates are renewed, and the CA plus the URI then suffice.
+- A peer's `identity_key` must be named after the peer (`<peer id>+<key ID>+<key>`): a key pasted
+  under the wrong peer is caught when the file is loaded rather than when a signature fails.
+- Each (peer, dataset) pair has at most one policy rule, so which quota and batch limit apply to
+  a request is never ambiguous. A rule naming an unknown peer or dataset is an error.
+- Every error is an `InputError` reading `<file>: <key path>: <problem>`, where the key path is
+  written as in TOML with zero-based array positions, e.g. `peers[2].endpoint`.
+
+`render_config` writes the same schema back (tomllib reads only); `load_config(render_config(c))`
+gives `c` again.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Final, TypeVar
+
+from crypto.errors import InvalidEncoding
+from crypto.oprf import Mode, Suite
+from crypto.signed_note import Ed25519Verifier
+from node.keys import read_passphrase
+from protocol.errors import InputError
+
+__all__ = [
+    "CONFIG_FILE_NAME",
+    "DEFAULT_DATABASE",
+    "DEFAULT_DEADLINE_SECONDS",
+    "DEFAULT_LISTEN",
+    "DEFAULT_MAX_BATCH",
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "DEFAULT_SYNC_DEADLINE_SECONDS",
+    "FINGERPRINT_PREFIX",
+    "Dataset",
+    "HostPort",
+    "KeySettings",
+    "Limits",
+    "NodeConfig",
+    "NodeSettings",
+    "Peer",
+    "PolicyRule",
+    "QueryMode",
+    "check_country",
+    "check_dataset_name",
+    "check_env_variable",
+    "check_fingerprint",
+    "check_node_id",
+    "is_valid_host",
+    "is_valid_node_id",
+    "load_config",
+    "parse_host_port",
+    "read_nonempty_passphrase",
+    "render_config",
+    "write_config",
+]
+
+CONFIG_FILE_NAME: Final = "node.toml"
+DEFAULT_LISTEN: Final = "127.0.0.1:7443"
+DEFAULT_DATABASE: Final = "node.db"
+# A batch of 4096 elements is 128 KiB of ristretto255 points: large enough for a 300-person
+# manifest with all its match keys in one call, small enough to bound one call's work.
+DEFAULT_MAX_BATCH: Final = 4096
+DEFAULT_MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
+DEFAULT_DEADLINE_SECONDS: Final = 10.0
+DEFAULT_SYNC_DEADLINE_SECONDS: Final = 300.0
+FINGERPRINT_PREFIX: Final = "sha256:"
+
+# A configuration file is a few kilobytes even with 195 peers; refuse to parse anything huge.
+_MAX_CONFIG_SIZE: Final = 4 * 1024 * 1024
+# gRPC refuses messages above 2 GiB - 1 whatever the setting.
+_MAX_MESSAGE_BYTES_LIMIT: Final = 2**31 - 1
+_MAX_DEADLINE_SECONDS: Final = 86400.0
+# Node ids double as DNS labels and as signed-note key names, so they keep to the letters both
+# accept and are never empty or ambiguous: a letter first, no trailing or doubled dash.
+_NODE_ID: Final = re.compile(r"[a-z](?:[a-z0-9]|-(?!-))*[a-z0-9]")
+_NODE_ID_LENGTH: Final = range(3, 64)
+_COUNTRY: Final = re.compile(r"[A-Z]{3}")
+_DATASET_NAME: Final = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+_FINGERPRINT: Final = re.compile(r"sha256:[0-9a-f]{64}")
+_ENV_VARIABLE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DNS_LABEL: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class QueryMode(StrEnum):
+    """How a peer may query a dataset (DESIGN §5, flows 2 and 3)."""
+
+    INDEX = "index"
+    """The querier syncs the match index and looks its tags up itself; the owner never learns
+    the outcome."""
+    OWNER_MATCH = "owner-match"
+    """The querier sends finalised tags back and the owner answers hit or no hit per tag."""
+
+
+@dataclass(frozen=True, slots=True)
+class HostPort:
+    """A host (DNS name or IP address, IPv6 without brackets) and a TCP port."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        if ":" in self.host:
+            return f"[{self.host}]:{self.port}"
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSettings:
+    """`[node]`: who this node is and where it listens."""
+
+    id: str
+    country: str
+    listen: HostPort
+    database: Path
+
+
+@dataclass(frozen=True, slots=True)
+class KeySettings:
+    """`[keys]`: where the passphrase of the node's private keys comes from (exactly one)."""
+
+    passphrase_env: str | None = None
+    passphrase_file: Path | None = None
+
+    def read_passphrase(self) -> bytes:
+        """Return the passphrase from the configured source.
+
+        Raises:
+            InputError: the variable is unset, the file unreadable, or the passphrase empty.
+        """
+        return read_nonempty_passphrase(env=self.passphrase_env, file=self.passphrase_file)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """`[limits]`: bounds every request obeys, whoever sends it."""
+
+    max_batch: int = DEFAULT_MAX_BATCH
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
+    sync_deadline_seconds: float = DEFAULT_SYNC_DEADLINE_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """`[[peers]]`: another member node this node talks to."""
+
+    id: str
+    endpoint: HostPort
+    identity_key: Ed25519Verifier
+    certificate_fingerprint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """`[datasets.<name>]`: one dataset this node publishes, with its OPRF suite and mode."""
+
+    name: str
+    suite: Suite = Suite.RISTRETTO255_SHA512
+    mode: Mode = Mode.OPRF
+    pad_to_bucket: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRule:
+    """`[[policy]]`: what one peer may ask of some datasets, and how much per day."""
+
+    peer: str
+    datasets: tuple[str, ...]
+    modes: tuple[QueryMode, ...]
+    max_batch: int
+    daily_quota: int
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    """A whole `node.toml`, with paths resolved against `directory`."""
+
+    directory: Path
+    node: NodeSettings
+    keys: KeySettings
+    limits: Limits = field(default_factory=Limits)
+    peers: tuple[Peer, ...] = ()
+    datasets: tuple[Dataset, ...] = ()
+    policy: tuple[PolicyRule, ...] = ()
+
+    def peer(self, peer_id: str) -> Peer | None:
+        """Return the peer with id `peer_id`, or None."""
+        return next((peer for peer in self.peers if peer.id == peer_id), None)
+
+    def dataset(self, name: str) -> Dataset | None:
+        """Return the dataset named `name`, or None."""
+        return next((dataset for dataset in self.datasets if dataset.name == name), None)
+
+    def rule_for(self, peer_id: str, dataset: str) -> PolicyRule | None:
+        """Return the one rule letting `peer_id` query `dataset`, or None (nothing allowed)."""
+        return next(
+            (rule for rule in self.policy if rule.peer == peer_id and dataset in rule.datasets),
+            None,
+        )
+
+
+# Validation of single values, shared by the loader and the command line. `where` names the
+# field or option for the message.
+
+
+def is_valid_node_id(value: str) -> bool:
+    """Whether `value` is a node id: a-z, 0-9 and single dashes, 3..63 characters."""
+    return len(value) in _NODE_ID_LENGTH and _NODE_ID.fullmatch(value) is not None
+
+
+def check_node_id(value: str, where: str) -> str:
+    """Return `value` if it is a valid node id; raise InputError naming `where` otherwise."""
+    if not is_valid_node_id(value):
+        raise InputError(
+            f"{where}: expected a node id of 3 to 63 characters a-z, 0-9 and '-', starting with "
+            f"a letter, e.g. 'fr-ct'; got {_shown(value)}"
+        )
+    return value
+
+
+def check_country(value: str, where: str) -> str:
+    """Return `value` if it has the shape of an ISO 3166-1 alpha-3 code (`FRA`)."""
+    if _COUNTRY.fullmatch(value) is None:
+        raise InputError(
+            f"{where}: expected an ISO 3166-1 alpha-3 country code of three capital letters, "
+            f"e.g. 'FRA'; got {_shown(value)}"
+        )
+    return value
+
+
+def check_dataset_name(value: str, where: str) -> str:
+    """Return `value` if it is a dataset name: a-z first, then a-z, 0-9, '_' or '-', <= 63."""
+    if _DATASET_NAME.fullmatch(value) is None:
+        raise InputError(
+            f"{where}: expected a dataset name of a-z, 0-9, '_' and '-' starting with a letter "
+            f"(at most 63 characters); got {_shown(value)}"
+        )
+    return value
+
+
+def check_fingerprint(value: str, where: str) -> str:
+    """Return `value` if it is a certificate fingerprint `sha256:<64 lowercase hex digits>`."""
+    if _FINGERPRINT.fullmatch(value) is None:
+        raise InputError(
+            f"{where}: expected a certificate fingerprint 'sha256:' followed by 64 lowercase hex "
+            f"digits; got {_shown(value)}"
+        )
+    return value
+
+
+def check_env_variable(value: str, where: str) -> str:
+    """Return `value` if it is an environment variable name (A-Z, a-z, 0-9, '_', no digit first)."""
+    if _ENV_VARIABLE.fullmatch(value) is None:
+        raise InputError(
+            f"{where}: expected an environment variable name (A-Z, a-z, 0-9 and '_', not "
+            f"starting with a digit), got {_shown(value)}"
+        )
+    return value
+
+
+def parse_host_port(text: str, where: str, *, allow_port_zero: bool = False) -> HostPort:
+    """Parse `HOST:PORT` (`[IPv6]:PORT` for IPv6). Port 0 only with `allow_port_zero`.
+
+    Raises:
+        InputError: naming `where`, for anything that is not a host name or IP address and a
+            port number.
+    """
+    expected = f'{where}: expected HOST:PORT such as "127.0.0.1:7443" or "[::1]:7443"'
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or not rest.startswith(":"):
+            raise InputError(f"{expected}; got {_shown(text)}")
+        port_text = rest[1:]
+        if not isinstance(_ip_address(host), ipaddress.IPv6Address):
+            raise InputError(f"{where}: expected an IPv6 address in brackets, got {host!r}")
+    else:
+        host, colon, port_text = text.rpartition(":")
+        if not colon or not host or ":" in host:
+            raise InputError(f"{expected}; got {_shown(text)}")
+        if not is_valid_host(host):
+            raise InputError(f"{where}: expected a host name or IP address, got {host!r}")
+    if not port_text.isascii() or not port_text.isdigit() or len(port_text) > 5:
+        raise InputError(f"{where}: expected a port number after ':', got {port_text!r}")
+    port = int(port_text)
+    lowest = 0 if allow_port_zero else 1
+    if not lowest <= port <= 65535:
+        raise InputError(f"{where}: expected a port from {lowest} to 65535, got {port}")
+    return HostPort(host, port)
+
+
+def _ip_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def is_valid_host(host: str) -> bool:
+    """Whether `host` is an IP address literal or a DNS name (letters, digits, '-', dots)."""
+    if _ip_address(host) is not None:
+        return True
+    name = host.removesuffix(".")
+    return (
+        0 < len(name) <= 253
+        and all(_DNS_LABEL.fullmatch(label) is not None for label in name.split("."))
+        # A dotted all-digit name would be read as an IPv4 address by some resolvers.
+        and not name.replace(".", "").isdigit()
+    )
+
+
+def read_nonempty_passphrase(*, env: str | None = None, file: Path | None = None) -> bytes:
+    """Return the passphrase from environment variable `env` or `file` (exactly one).
+
+    Raises:
+        InputError: neither or both are given, the variable is unset, the file unreadable, or
+            the passphrase is empty (an empty passphrase would leave the keys unencrypted).
+    """
+    if env is None and file is None:
+        raise InputError("no passphrase source: give an environment variable or a file")
+    passphrase = read_passphrase(env=env, file=file)
+    if not passphrase:
+        source = f"environment variable {env}" if env is not None else f"file {file}"
+        raise InputError(f"the passphrase in {source} is empty; private keys need a passphrase")
+    return passphrase
+
+
+# Loading.
+
+
+_T = TypeVar("_T")
+
+
+class _Missing:
+    """Marks a key that is absent from its table."""
+
+
+_MISSING: Final = _Missing()
+
+
+def _join(path: str, key: str) -> str:
+    quoted = key if _BARE_KEY.fullmatch(key) else _toml_string(key)
+    return f"{path}.{quoted}" if path else quoted
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _type_name(value: object) -> str:
+    # The names of the TOML specification, which is what the reader of the file knows.
+    names: tuple[tuple[type, str], ...] = (
+        (bool, "boolean"),
+        (int, "integer"),
+        (float, "float"),
+        (str, "string"),
+        (list, "array"),
+        (dict, "table"),
+    )
+    for kind, name in names:
+        if isinstance(value, kind):
+            return name
+    return "date-time"
+
+
+class _Table:
+    """One TOML table being read: typed getters that name the key path in their errors."""
+
+    def __init__(self, file: Path, path: str, values: Mapping[str, object]) -> None:
+        self.file = file
+        self.path = path
+        self._values = values
+        self._taken: set[str] = set()
+
+    def where(self, key: str) -> str:
+        return _join(self.path, key)
+
+    def error(self, key: str, problem: str) -> InputError:
+        return InputError(f"{self.file}: {self.where(key)}: {problem}")
+
+    def here_error(self, problem: str) -> InputError:
+        return InputError(f"{self.file}: {self.path}: {problem}")
+
+    def _take(self, key: str) -> object:
+        self._taken.add(key)
+        return self._values.get(key, _MISSING)
+
+    def _typed(self, key: str, kind: type[_T], expected: str, default: _T | _Missing) -> _T:
+        value = self._take(key)
+        if isinstance(value, _Missing):
+            if isinstance(default, _Missing):
+                raise self.error(key, f"missing; expected {expected}")
+            return default
+        # bool is a subclass of int in Python but a separate type in TOML.
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise self.error(key, f"expected {expected}, got {_type_name(value)} {_shown(value)}")
+        return value
+
+    def string(self, key: str, default: str | _Missing = _MISSING) -> str:
+        return self._typed(key, str, "a string", default)
+
+    def optional_string(self, key: str) -> str | None:
+        if self._values.get(key, _MISSING) is _MISSING:
+            self._taken.add(key)
+            return None
+        return self.string(key)
+
+    def boolean(self, key: str, default: bool | _Missing = _MISSING) -> bool:
+        return self._typed(key, bool, "true or false", default)
+
+    def integer(
+        self,
+        key: str,
+        default: int | _Missing = _MISSING,
+        *,
+        minimum: int,
+        maximum: int | None = None,
+    ) -> int:
+        value = self._typed(key, int, "an integer", default)
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
+            raise self.error(key, f"expected an integer {bound}, got {value}")
+        return value
+
+    def seconds(self, key: str, default: float) -> float:
+        value = self._take(key)
+        if isinstance(value, _Missing):
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(
+                key, f"expected a number of seconds, got {_type_name(value)} {_shown(value)}"
+            )
+        seconds = float(value)
+        if not (math.isfinite(seconds) and 0 < seconds <= _MAX_DEADLINE_SECONDS):
+            raise self.error(
+                key, f"expected seconds above 0 and at most {_MAX_DEADLINE_SECONDS:g}, got {value}"
+            )
+        return seconds
+
+    def string_list(self, key: str) -> list[tuple[str, str]]:
+        """Return a non-empty array of strings, each with its key path, refusing repeats."""
+        values = self._typed(key, list, "an array of strings", _MISSING)
+        if not values:
+            raise self.error(key, "expected a non-empty array of strings, got []")
+        items: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for position, item in enumerate(values):
+            item_path = f"{self.where(key)}[{position}]"
+            if not isinstance(item, str):
+                raise InputError(
+                    f"{self.file}: {item_path}: expected a string, "
+                    f"got {_type_name(item)} {_shown(item)}"
+                )
+            if item in seen:
+                raise InputError(f"{self.file}: {item_path}: {item!r} is listed twice")
+            seen.add(item)
+            items.append((item_path, item))
+        return items
+
+    def table(self, key: str, *, required: bool) -> _Table | None:
+        value = self._take(key)
+        if isinstance(value, _Missing):
+            if required:
+                raise self.error(key, "missing table")
+            return None
+        if not isinstance(value, dict):
+            raise self.error(key, f"expected a table, got {_type_name(value)} {_shown(value)}")
+        return _Table(self.file, self.where(key), value)
+
+    def tables(self, key: str) -> list[_Table]:
+        value = self._take(key)
+        if isinstance(value, _Missing):
+            return []
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise self.error(
+                key, f"expected an array of tables ([[{key}]]), got {_type_name(value)}"
+            )
+        return [
+            _Table(self.file, f"{self.where(key)}[{position}]", item)
+            for position, item in enumerate(value)
+        ]
+
+    def key_names(self) -> list[str]:
+        self._taken.update(self._values)
+        return list(self._values)
+
+    def close(self, known: Iterable[str] = ()) -> None:
+        """Refuse keys that no getter asked for and that are not `known`.
+
+        Unknown keys are typos or belong to another version of the schema.
+        """
+        self._taken.update(known)
+        unknown = [key for key in self._values if key not in self._taken]
+        if unknown:
+            known = ", ".join(sorted(self._taken)) or "none"
+            raise self.error(unknown[0], f"unknown key (known keys here: {known})")
+
+
+def _path(table: _Table, key: str, directory: Path, default: str | None = None) -> Path | None:
+    text = table.optional_string(key) if default is None else table.string(key, default)
+    if text is None:
+        return None
+    if not text or "\x00" in text:
+        raise table.error(key, f"expected a file path, got {_shown(text)}")
+    return directory / text
+
+
+def _read_node(root: _Table, directory: Path) -> NodeSettings:
+    table = root.table("node", required=True)
+    assert table is not None  # required=True either returns a table or raises.
+    node_id = table.string("id")
+    country = table.string("country")
+    listen = table.string("listen", DEFAULT_LISTEN)
+    database = _path(table, "database", directory, DEFAULT_DATABASE)
+    assert database is not None  # A default was given.
+    table.close()
+    return NodeSettings(
+        id=check_node_id(node_id, f"{table.file}: {table.where('id')}"),
+        country=check_country(country, f"{table.file}: {table.where('country')}"),
+        listen=parse_host_port(
+            listen, f"{table.file}: {table.where('listen')}", allow_port_zero=True
+        ),
+        database=database,
+    )
+
+
+def _read_keys(root: _Table, directory: Path) -> KeySettings:
+    table = root.table("keys", required=True)
+    assert table is not None
+    variable = table.optional_string("passphrase_env")
+    file = _path(table, "passphrase_file", directory)
+    table.close()
+    if (variable is None) == (file is None):
+        raise table.here_error(
+            "expected exactly one of passphrase_env (an environment variable name) and "
+            "passphrase_file (a file path)"
+        )
+    if variable is not None:
+        check_env_variable(variable, f"{table.file}: {table.where('passphrase_env')}")
+    return KeySettings(passphrase_env=variable, passphrase_file=file)
+
+
+def _read_limits(root: _Table) -> Limits:
+    table = root.table("limits", required=False)
+    if table is None:
+        return Limits()
+    limits = Limits(
+        max_batch=table.integer("max_batch", DEFAULT_MAX_BATCH, minimum=1, maximum=1 << 24),
+        max_message_bytes=table.integer(
+            "max_message_bytes",
+            DEFAULT_MAX_MESSAGE_BYTES,
+            minimum=64 * 1024,
+            maximum=_MAX_MESSAGE_BYTES_LIMIT,
+        ),
+        deadline_seconds=table.seconds("deadline_seconds", DEFAULT_DEADLINE_SECONDS),
+        sync_deadline_seconds=table.seconds("sync_deadline_seconds", DEFAULT_SYNC_DEADLINE_SECONDS),
+    )
+    table.close()
+    return limits
+
+
+def _read_peers(root: _Table, own_id: str) -> tuple[Peer, ...]:
+    peers: list[Peer] = []
+    first_seen: dict[str, str] = {}
+    for table in root.tables("peers"):
+        peer_id = check_node_id(table.string("id"), f"{table.file}: {table.where('id')}")
+        if peer_id == own_id:
+            raise table.error("id", f"{peer_id!r} is this node's own id; a node is not its peer")
+        if peer_id in first_seen:
+            raise table.error("id", f"duplicate peer id {peer_id!r} (also {first_seen[peer_id]})")
+        first_seen[peer_id] = table.where("id")
+        endpoint = parse_host_port(
+            table.string("endpoint"), f"{table.file}: {table.where('endpoint')}"
+        )
+        fingerprint = table.optional_string("certificate_fingerprint")
+        if fingerprint is not None:
+            check_fingerprint(
+                fingerprint, f"{table.file}: {table.where('certificate_fingerprint')}"
+            )
+        key_text = table.string("identity_key")
+        table.close()
+        try:
+            identity_key = Ed25519Verifier.from_verifier_key(key_text)
+        except InvalidEncoding as exc:
+            raise table.error(
+                "identity_key", f"expected a verifier key <name>+<key ID>+<base64>: {exc}"
+            ) from exc
+        if identity_key.name != peer_id:
+            raise table.error(
+                "identity_key",
+                f"the key is named {identity_key.name!r} but the peer is {peer_id!r}",
+            )
+        peers.append(Peer(peer_id, endpoint, identity_key, fingerprint))
+    return tuple(peers)
+
+
+def _read_datasets(root: _Table) -> tuple[Dataset, ...]:
+    table = root.table("datasets", required=False)
+    if table is None:
+        return ()
+    datasets: list[Dataset] = []
+    for name in table.key_names():
+        entry = table.table(name, required=True)
+        assert entry is not None
+        check_dataset_name(name, f"{table.file}: {entry.path}")
+        suite_name = entry.string("suite", Suite.RISTRETTO255_SHA512.value.identifier)
+        mode_name = entry.string("mode", Mode.OPRF.name)
+        pad_to_bucket = entry.boolean("pad_to_bucket", default=False)
+        description = entry.string("description", "")
+        entry.close()
+        suites = {suite.value.identifier: suite for suite in Suite}
+        if suite_name not in suites:
+            raise entry.error(
+                "suite", f"expected one of {', '.join(suites)}, got {_shown(suite_name)}"
+            )
+        modes = {mode.name: mode for mode in Mode}
+        if mode_name not in modes:
+            raise entry.error(
+                "mode", f"expected one of {', '.join(modes)}, got {_shown(mode_name)}"
+            )
+        datasets.append(
+            Dataset(name, suites[suite_name], modes[mode_name], pad_to_bucket, description)
+        )
+    return tuple(datasets)
+
+
+def _read_policy(
+    root: _Table, peers: Sequence[Peer], datasets: Sequence[Dataset], limits: Limits
+) -> tuple[PolicyRule, ...]:
+    peer_ids = {peer.id for peer in peers}
+    dataset_names = {dataset.name for dataset in datasets}
+    rules: list[PolicyRule] = []
+    # (peer, dataset) -> the key path that granted it first.
+    granted: dict[tuple[str, str], str] = {}
+    for table in root.tables("policy"):
+        peer = table.string("peer")
+        if peer not in peer_ids:
+            raise table.error("peer", f"unknown peer {peer!r} (no [[peers]] entry has this id)")
+        names = table.string_list("datasets")
+        for item_path, name in names:
+            if name not in dataset_names:
+                raise InputError(
+                    f"{table.file}: {item_path}: unknown dataset {name!r} "
+                    "(no [datasets.<name>] table has this name)"
+                )
+            if (peer, name) in granted:
+                raise InputError(
+                    f"{table.file}: {item_path}: peer {peer!r} already has a rule for dataset "
+                    f"{name!r} ({granted[peer, name]})"
+                )
+            granted[peer, name] = table.path
+        modes: list[QueryMode] = []
+        for item_path, mode in table.string_list("modes"):
+            try:
+                modes.append(QueryMode(mode))
+            except ValueError as exc:
+                known = ", ".join(repr(m.value) for m in QueryMode)
+                raise InputError(
+                    f"{table.file}: {item_path}: expected one of {known}, got {_shown(mode)}"
+                ) from exc
+        max_batch = table.integer("max_batch", limits.max_batch, minimum=1)
+        if max_batch > limits.max_batch:
+            raise table.error(
+                "max_batch", f"{max_batch} is above limits.max_batch = {limits.max_batch}"
+            )
+        daily_quota = table.integer("daily_quota", minimum=1)
+        table.close()
+        rules.append(
+            PolicyRule(peer, tuple(name for _, name in names), tuple(modes), max_batch, daily_quota)
+        )
+    return tuple(rules)
+
+
+def load_config(path: Path) -> NodeConfig:
+    """Read and check `node.toml` at `path`; relative paths in it resolve against its directory.
+
+    Raises:
+        InputError: `<file>: <key path>: <problem>` for an unreadable file, invalid TOML, a
+            missing or unknown key, a value of the wrong type or out of range, a duplicate peer
+            id, or a policy rule naming an unknown peer or dataset.
+    """
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(_MAX_CONFIG_SIZE + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read configuration {path}: {exc.strerror or exc}") from exc
+    if len(data) > _MAX_CONFIG_SIZE:
+        raise InputError(f"{path}: larger than {_MAX_CONFIG_SIZE} bytes; not a node configuration")
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from exc
+    directory = path.absolute().parent
+    root = _Table(path, "", document)
+    # Unknown top-level tables are reported first: a misspelt [[peers]] would otherwise show up
+    # as a policy rule naming an unknown peer.
+    root.close(known=("node", "keys", "limits", "peers", "datasets", "policy"))
+    node = _read_node(root, directory)
+    keys = _read_keys(root, directory)
+    limits = _read_limits(root)
+    peers = _read_peers(root, node.id)
+    datasets = _read_datasets(root)
+    policy = _read_policy(root, peers, datasets, limits)
+    return NodeConfig(directory, node, keys, limits, peers, datasets, policy)
+
+
+# Writing.
+
+_SHORT_ESCAPES: Final = {
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+    '"': '\\"',
+    "\\": "\\\\",
+}
+
+
+def _toml_string(value: str) -> str:
+    """Return `value` as a TOML basic string (TOML 1.0 "Basic strings")."""
+    parts = ['"']
+    for character in value:
+        code = ord(character)
+        if character in _SHORT_ESCAPES:
+            parts.append(_SHORT_ESCAPES[character])
+        elif code < 0x20 or code == 0x7F:
+            parts.append(f"\\u{code:04X}")
+        elif 0xD800 <= code <= 0xDFFF:
+            # A lone surrogate (a file name that was not UTF-8) has no TOML encoding.
+            raise InputError(f"cannot write {value!r} to TOML: it is not valid Unicode text")
+        else:
+            parts.append(character)
+    parts.append('"')
+    return "".join(parts)
+
+
+def _toml_strings(values: Iterable[str]) -> str:
+    return "[" + ", ".join(_toml_string(value) for value in values) + "]"
+
+
+def _toml_path(path: Path, directory: Path) -> str:
+    # Paths inside the node directory are written relative to it, so the directory can move.
+    try:
+        return _toml_string(path.relative_to(directory).as_posix())
+    except ValueError:
+        return _toml_string(str(path))
+
+
+def render_config(config: NodeConfig) -> str:
+    """Return the TOML text of `config`; relative paths are relative to `config.directory`."""
+    node, keys, limits = config.node, config.keys, config.limits
+    lines = [
+        "# blindhit node configuration. Paths are relative to this file's directory.",
+        "",
+        "[node]",
+        f"id = {_toml_string(node.id)}",
+        f"country = {_toml_string(node.country)}",
+        f"listen = {_toml_string(str(node.listen))}",
+        f"database = {_toml_path(node.database, config.directory)}",
+        "",
+        "# Where the passphrase of the private keys in keys/ comes from; never the passphrase.",
+        "[keys]",
+    ]
+    if keys.passphrase_env is not None:
+        lines.append(f"passphrase_env = {_toml_string(keys.passphrase_env)}")
+    if keys.passphrase_file is not None:
+        lines.append(f"passphrase_file = {_toml_path(keys.passphrase_file, config.directory)}")
+    lines += [
+        "",
+        "[limits]",
+        f"max_batch = {limits.max_batch}",
+        f"max_message_bytes = {limits.max_message_bytes}",
+        f"deadline_seconds = {limits.deadline_seconds!r}",
+        f"sync_deadline_seconds = {limits.sync_deadline_seconds!r}",
+    ]
+    for peer in config.peers:
+        lines += [
+            "",
+            "[[peers]]",
+            f"id = {_toml_string(peer.id)}",
+            f"endpoint = {_toml_string(str(peer.endpoint))}",
+        ]
+        if peer.certificate_fingerprint is not None:
+            lines.append(f"certificate_fingerprint = {_toml_string(peer.certificate_fingerprint)}")
+        lines.append(f"identity_key = {_toml_string(peer.identity_key.verifier_key())}")
+    for dataset in config.datasets:
+        lines += [
+            "",
+            f"[{_join('datasets', dataset.name)}]",
+            f"suite = {_toml_string(dataset.suite.value.identifier)}",
+            f"mode = {_toml_string(dataset.mode.name)}",
+            f"pad_to_bucket = {'true' if dataset.pad_to_bucket else 'false'}",
+            f"description = {_toml_string(dataset.description)}",
+        ]
+    for rule in config.policy:
+        lines += [
+            "",
+            "[[policy]]",
+            f"peer = {_toml_string(rule.peer)}",
+            f"datasets = {_toml_strings(rule.datasets)}",
+            f"modes = {_toml_strings(mode.value for mode in rule.modes)}",
+            f"max_batch = {rule.max_batch}",
+            f"daily_quota = {rule.daily_quota}",
+        ]
+    if not (config.peers or config.datasets or config.policy):
+        lines += ["", *_EXAMPLE_SECTIONS]
+    return "\n".join(lines) + "\n"
+
+
+# Written into a fresh configuration so that an operator sees the shape of what comes next.
+_EXAMPLE_SECTIONS: Final = (
+    "# Peers, datasets and policy, for example:",
+    "#",
+    "# [[peers]]",
+    '# id = "de-bka"',
+    '# endpoint = "bka.example.de:7443"',
+    '# certificate_fingerprint = "sha256:..."   # optional pin of its mTLS certificate',
+    '# identity_key = "de-bka+1a2b3c4d+AQ..."   # as printed by its `blindhit init`',
+    "#",
+    "# [datasets.persons]",
+    '# suite = "ristretto255-SHA512"            # or "P256-SHA256"',
+    '# mode = "OPRF"                            # or "VOPRF", "POPRF"',
+    "# pad_to_bucket = false",
+    '# description = "Wanted persons"',
+    "#",
+    "# [[policy]]                               # without a rule a peer may query nothing",
+    '# peer = "de-bka"',
+    '# datasets = ["persons"]',
+    '# modes = ["index", "owner-match"]',
+    "# max_batch = 1024",
+    "# daily_quota = 100000                     # elements per UTC day",
+)
+
+
+def write_config(path: Path, config: NodeConfig) -> None:
+    """Write `config` to a new file `path` (mode 0600); an existing file is never replaced.
+
+    Raises:
+        InputError: the file exists or cannot be written, or a value has no TOML encoding.
+    """
+    text = render_config(config)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise InputError(f"{path} exists; a configuration is never overwritten") from exc
+    except OSError as exc:
+        raise InputError(f"cannot create {path}: {exc.strerror or exc}") from exc
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
