@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eproto/blindhit/v1/common.proto\x12\x0b\x62lindhit.v1\"\xa2\x01\n\x0eRequestContext\x12\x12\n\nrequest_id\x18\x01 \x01(\x0c\x12\x14\n\x0cquerier_node\x18\x02 \x01(\t\x12\x12\n\nofficer_id\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x13\n\x0blegal_basis\x18\x05 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x06 \x01(\t\x12\x14\n\x0cissued_at_ms\x18\x07 \x01(\x03\"A\n\x0eSignedEnvelope\x12\x0c\n\x04\x62ody\x18\x01 \x01(\x0c\x12\x0e\n\x06signer\x18\x02 \x01(\t\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"^\n\x07Receipt\x12\x13\n\x0b\x65ntry_index\x18\x01 \x01(\x04\x12\x11\n\tleaf_hash\x18\x02 \x01(\x0c\x12\x17\n\x0finclusion_proof\x18\x03 \x03(\x0c\x12\x12\n\ncheckpoint\x18\x04 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eproto/blindhit/v1/common.proto\x12\x0b\x62lindhit.v1\"\xa2\x01\n\x0eRequestContext\x12\x12\n\nrequest_id\x18\x01 \x01(\x0c\x12\x14\n\x0cquerier_node\x18\x02 \x01(\t\x12\x12\n\nofficer_id\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x13\n\x0blegal_basis\x18\x05 \x01(\t\x12\x16\n\x0e\x63\x61se_reference\x18\x06 \x01(\t\x12\x14\n\x0cissued_at_ms\x18\x07 \x01(\x03\"A\n\x0eSignedEnvelope\x12\x0c\n\x04\x62ody\x18\x01 \x01(\x0c\x12\x0e\n\x06signer\x18\x02 \x01(\t\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"2\n\x07Receipt\x12\x13\n\x0b\x65ntry_index\x18\x01 \x01(\x04\x12\x12\n\ntlog_proof\x18\x02 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,5 +37,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SIGNEDENVELOPE']._serialized_start=212
   _globals['_SIGNEDENVELOPE']._serialized_end=277
   _globals['_RECEIPT']._serialized_start=279
-  _globals['_RECEIPT']._serialized_end=373
+  _globals['_RECEIPT']._serialized_end=329
 # @@protoc_insertion_point(module_scope)

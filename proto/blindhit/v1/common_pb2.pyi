@@ -1,8 +1,6 @@
 # Generated from the .proto files by proto/generate.py. Do not edit.
-from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable
 from typing import ClassVar as _ClassVar, Optional as _Optional
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -36,13 +34,9 @@ class SignedEnvelope(_message.Message):
     def __init__(self, body: _Optional[bytes] = ..., signer: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class Receipt(_message.Message):
-    __slots__ = ("entry_index", "leaf_hash", "inclusion_proof", "checkpoint")
+    __slots__ = ("entry_index", "tlog_proof")
     ENTRY_INDEX_FIELD_NUMBER: _ClassVar[int]
-    LEAF_HASH_FIELD_NUMBER: _ClassVar[int]
-    INCLUSION_PROOF_FIELD_NUMBER: _ClassVar[int]
-    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    TLOG_PROOF_FIELD_NUMBER: _ClassVar[int]
     entry_index: int
-    leaf_hash: bytes
-    inclusion_proof: _containers.RepeatedScalarFieldContainer[bytes]
-    checkpoint: str
-    def __init__(self, entry_index: _Optional[int] = ..., leaf_hash: _Optional[bytes] = ..., inclusion_proof: _Optional[_Iterable[bytes]] = ..., checkpoint: _Optional[str] = ...) -> None: ...
+    tlog_proof: str
+    def __init__(self, entry_index: _Optional[int] = ..., tlog_proof: _Optional[str] = ...) -> None: ...

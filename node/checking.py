@@ -1,0 +1,236 @@
+"""The querier's side of a check against one or more peers, in parallel, with deadlines.
+
+For each (peer, dataset) target: bring the cached match index up to the peer's current epoch
+(a delta when one is cached), blind the probes' match keys (`protocol.check.QuerierCheck`), send
+one signed batch, verify the signed answer and its receipt — the receipt must prove that the
+owner logged *this* request (its entry carries the digest of the exact signed bytes sent) — then
+look the tags up locally (index mode) or read the owner's per-tag answer (owner-match mode).
+A stale epoch is synced and retried once. Each target ends in one `PeerResult`, whatever went
+wrong with it; one slow or broken peer never holds up or breaks the others. Every check sent is
+logged durably in this node's own audit log.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from crypto.errors import CryptoError
+from crypto.oprf import Mode, Suite
+from node.audit import AuditEntry, AuditLog, Decision, EntryKind
+from node.audit.entries import digest_request
+from node.audit.receipts import Receipt, verify_receipt
+from node.client import PeerClient, PeerRefused, PeerUnavailable
+from node.config import NodeConfig, Peer, QueryMode
+from node.peer_cache import CachedIndex, PeerIndexCache
+from node.pki import TlsCredentials
+from protocol.check import DatasetDescriptor, ProbeOutcome, QuerierCheck, RequestPurpose
+from protocol.errors import InputError, PeerError
+
+__all__ = ["PeerResult", "Querier", "Target"]
+
+# Tags sent in owner-match mode: the owner's local map keys on this many leading bytes.
+OWNER_MATCH_TAG_BYTES = 32
+
+
+@dataclass(frozen=True)
+class Target:
+    peer: str
+    dataset: str
+
+
+@dataclass(frozen=True)
+class PeerResult:
+    """How one target answered: `status` is answered, refused, unreachable or failed."""
+
+    peer: str
+    dataset: str
+    status: str
+    message: str
+    outcomes: tuple[ProbeOutcome, ...] = ()
+    receipt: str | None = None
+    epoch: int = 0
+    seconds: float = 0.0
+
+
+class Querier:
+    """This node as a querier: its keys, TLS credentials, audit log and index cache."""
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        identity: Ed25519PrivateKey,
+        tls: TlsCredentials,
+        audit: AuditLog,
+        cache: PeerIndexCache,
+    ) -> None:
+        self._config = config
+        self._identity = identity
+        self._tls = tls
+        self._audit = audit
+        self._cache = cache
+
+    def check(
+        self,
+        probes: Sequence[Mapping[str, object]],
+        targets: Sequence[Target],
+        purpose: RequestPurpose,
+        mode: QueryMode = QueryMode.INDEX,
+    ) -> list[PeerResult]:
+        """Check `probes` against every target in parallel; one result per target, in order."""
+        if not targets:
+            raise InputError("no peer to check against: configure [[peers]] or name one")
+        peers = {}
+        for target in targets:
+            peer = self._config.peer(target.peer)
+            if peer is None:
+                raise InputError(f"peer {target.peer} is not in node.toml's [[peers]]")
+            peers[target.peer] = peer
+        with ThreadPoolExecutor(max_workers=min(len(targets), 64)) as pool:
+            futures = [
+                pool.submit(self._one, peers[target.peer], target.dataset, probes, purpose, mode)
+                for target in targets
+            ]
+            return [future.result() for future in futures]
+
+    def _one(
+        self,
+        peer: Peer,
+        dataset: str,
+        probes: Sequence[Mapping[str, object]],
+        purpose: RequestPurpose,
+        mode: QueryMode,
+    ) -> PeerResult:
+        start = time.perf_counter()
+        try:
+            with PeerClient(
+                self._config.node.id, self._identity, self._tls, peer, self._config.limits
+            ) as client:
+                outcomes, receipt, epoch = self._attempt(client, dataset, probes, purpose, mode)
+        except PeerUnavailable as error:
+            return PeerResult(peer.id, dataset, "unreachable", str(error), seconds=_since(start))
+        except PeerRefused as error:
+            return PeerResult(peer.id, dataset, "refused", str(error), seconds=_since(start))
+        except (PeerError, CryptoError) as error:
+            return PeerResult(peer.id, dataset, "failed", str(error), seconds=_since(start))
+        hits = sum(outcome.hit for outcome in outcomes)
+        return PeerResult(
+            peer.id, dataset, "answered", f"{hits} of {len(outcomes)} probes hit",
+            tuple(outcomes), receipt, epoch, _since(start),
+        )  # fmt: skip
+
+    def _sync(self, client: PeerClient, dataset: str, purpose: RequestPurpose) -> CachedIndex:
+        cached = self._cache.get(client.peer.id, dataset)
+        header, payload = client.sync_index(dataset, cached.epoch if cached else 0, purpose)
+        if (
+            cached is not None
+            and header.delta
+            and header.base_epoch == header.epoch == cached.epoch
+        ):
+            return cached
+        if header.delta and (cached is None or header.base_epoch != cached.epoch):
+            raise PeerError(f"peer {client.peer.id} sent a delta from an epoch not cached here")
+        try:
+            suite = Suite.from_identifier(header.suite)
+            mode = Mode(header.mode)
+        except (CryptoError, ValueError) as error:
+            raise PeerError(f"peer {client.peer.id} announced an unknown suite or mode") from error
+        return self._cache.update(
+            client.peer.id, dataset, epoch=header.epoch, suite=suite, mode=mode,
+            public_key=header.public_key, keying_profile=header.keying_profile,
+            digest=header.index_digest, payload=payload, delta=header.delta,
+        )  # fmt: skip
+
+    def _attempt(
+        self,
+        client: PeerClient,
+        dataset: str,
+        probes: Sequence[Mapping[str, object]],
+        purpose: RequestPurpose,
+        mode: QueryMode,
+    ) -> tuple[list[ProbeOutcome], str, int]:
+        for attempt in range(2):
+            cached = self._sync(client, dataset, purpose)
+            descriptor = DatasetDescriptor(
+                owner=client.peer.id,
+                dataset=dataset,
+                suite=cached.suite,
+                mode=cached.mode,
+                public_key=cached.public_key if cached.mode is not Mode.OPRF else None,
+                epoch=cached.epoch,
+                keying_profile=cached.keying_profile,
+            )
+            check = QuerierCheck(descriptor, probes)
+            elements = check.blinded_elements()
+            try:
+                response, _, sent = client.blind_evaluate(dataset, cached.epoch, elements, purpose)
+            except PeerRefused as error:
+                if error.status is grpc.StatusCode.FAILED_PRECONDITION and attempt == 0:
+                    continue
+                self._log_sent(
+                    client.peer.id, dataset, len(elements), purpose, client.last_sent, None
+                )
+                raise
+            check.finalize(response.evaluated_elements, response.proof)
+            receipt = self._verified_receipt(client.peer, response.receipt.tlog_proof, sent)
+            if mode is QueryMode.OWNER_MATCH:
+                tags = check.tags(OWNER_MATCH_TAG_BYTES)
+                matched, _, sent = client.owner_match(dataset, cached.epoch, tags, purpose)
+                receipt = self._verified_receipt(client.peer, matched.receipt.tlog_proof, sent)
+                outcomes = check.outcomes_from_owner_match(
+                    list(matched.hits), list(matched.match_references)
+                )
+            else:
+                outcomes = check.outcomes_from_index(cached.index)
+            hit_keys = sum(len(outcome.hits) for outcome in outcomes)
+            self._log_sent(client.peer.id, dataset, len(elements), purpose, sent, hit_keys)
+            return outcomes, receipt, cached.epoch
+        raise PeerError(f"peer {client.peer.id} kept answering that the epoch is stale")
+
+    def _verified_receipt(self, peer: Peer, text: str, sent: bytes) -> str:
+        """Check the owner's receipt proves it logged exactly the request we sent."""
+        try:
+            verified = verify_receipt(Receipt.from_text(text), peer.identity_key, origin=peer.id)
+        except (CryptoError, InputError) as error:
+            raise PeerError(f"the receipt of peer {peer.id} does not verify: {error}") from error
+        if verified.entry.request_digest != digest_request(sent):
+            raise PeerError(f"the receipt of peer {peer.id} is for another request")
+        return text
+
+    def _log_sent(
+        self,
+        peer: str,
+        dataset: str,
+        count: int,
+        purpose: RequestPurpose,
+        sent: bytes,
+        hits: int | None,
+    ) -> None:
+        """Log a check sent: answered when `hits` is known, refused otherwise."""
+        self._audit.append(
+            AuditEntry(
+                kind=EntryKind.CHECK_SENT,
+                time=datetime.now(UTC),
+                node=self._config.node.id,
+                officer=purpose.officer_id,
+                counterpart=peer,
+                dataset=dataset,
+                element_count=count,
+                hit_count=hits,
+                purpose=purpose.purpose,
+                legal_basis=purpose.legal_basis,
+                case_reference=purpose.case_reference,
+                request_digest=digest_request(sent),
+                decision=Decision.ANSWERED if hits is not None else Decision.REFUSED,
+            )
+        )
+
+
+def _since(start: float) -> float:
+    return time.perf_counter() - start

@@ -1,0 +1,74 @@
+"""A node opened from its directory: configuration, keys, databases, ready to serve or check.
+
+`NodeRuntime.open(node_dir)` reads `node.toml`, the passphrase from where `[keys]` says, the
+identity key and the mutual-TLS credentials, and opens the audit log, its checkpoint issuer, the
+policy tables and the peer-index cache in the node's database. Closing it stops the audit log's
+writer after its last commit. Nothing here keeps a decrypted key on disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from crypto.signed_note import Ed25519Signer
+from node.audit import AuditLog, CheckpointIssuer
+from node.checking import Querier
+from node.config import NodeConfig
+from node.directory import NodeLayout, load_node_config, load_tls_credentials
+from node.keys import load_private_key
+from node.peer_cache import PeerIndexCache
+from node.pki import TlsCredentials
+from node.policy import PolicyEngine
+
+__all__ = ["NodeRuntime"]
+
+
+@dataclass
+class NodeRuntime:
+    """Everything a running node holds open."""
+
+    config: NodeConfig
+    passphrase: bytes
+    identity: Ed25519PrivateKey
+    signer: Ed25519Signer
+    tls: TlsCredentials
+    audit: AuditLog
+    checkpoints: CheckpointIssuer
+    policy: PolicyEngine
+    cache: PeerIndexCache
+
+    @classmethod
+    def open(cls, node_dir: Path) -> NodeRuntime:
+        """Open the node in `node_dir`; raises `InputError`/`StorageError` with one line."""
+        config = load_node_config(node_dir)
+        passphrase = config.keys.read_passphrase()
+        identity = load_private_key(NodeLayout(config.directory).identity_key, passphrase)
+        signer = Ed25519Signer(config.node.id, identity)
+        tls = load_tls_credentials(node_dir, passphrase)
+        database = config.node.database
+        audit = AuditLog(database)
+        try:
+            checkpoints = CheckpointIssuer(audit, signer)
+            policy = PolicyEngine(config, database)
+            cache = PeerIndexCache(database)
+        except BaseException:
+            audit.close()
+            raise
+        return cls(config, passphrase, identity, signer, tls, audit, checkpoints, policy, cache)
+
+    def querier(self) -> Querier:
+        return Querier(self.config, self.identity, self.tls, self.audit, self.cache)
+
+    def close(self) -> None:
+        self.cache.close()
+        self.policy.close()
+        self.audit.close()
+
+    def __enter__(self) -> NodeRuntime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,59 @@
+"""The member node's gRPC server: mutual TLS, message limits, the Match and health services."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from node.config import NodeConfig
+from node.pki import TlsCredentials
+from node.service import MatchService
+from proto.blindhit.v1 import match_pb2_grpc
+from protocol.errors import StorageError
+
+__all__ = ["create_server"]
+
+# Enough threads that slow peers cannot starve fast ones; the OPRF work itself runs in libsodium
+# with the interpreter lock released, so two cores are used by two or more of them.
+DEFAULT_WORKERS = 16
+
+
+def create_server(
+    config: NodeConfig,
+    tls: TlsCredentials,
+    match: MatchService,
+    *,
+    port: int | None = None,
+    workers: int = DEFAULT_WORKERS,
+) -> tuple[grpc.Server, int]:
+    """Build and bind (not start) the server; return it and the bound port.
+
+    `port` overrides the configured one; 0 binds an ephemeral port, as tests do.
+    """
+    limits = config.limits
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="blindhit-rpc"),
+        options=[
+            ("grpc.max_receive_message_length", limits.max_message_bytes),
+            ("grpc.max_send_message_length", limits.max_message_bytes),
+        ],
+        maximum_concurrent_rpcs=workers * 4,
+    )
+    # The generated registration function carries no annotations.
+    match_pb2_grpc.add_MatchServicer_to_server(match, server)  # type: ignore[no-untyped-call]
+    health_service = health.HealthServicer()
+    health_service.set("", health_pb2.HealthCheckResponse.SERVING)
+    health_service.set("blindhit.v1.Match", health_pb2.HealthCheckResponse.SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health_service, server)
+    listen = config.node.listen
+    chosen = listen.port if port is None else port
+    address = f"[{listen.host}]:{chosen}" if ":" in listen.host else f"{listen.host}:{chosen}"
+    try:
+        bound = server.add_secure_port(address, tls.server_credentials())
+    except RuntimeError as error:
+        raise StorageError(f"cannot listen on {address}: {error}") from error
+    if bound == 0:
+        raise StorageError(f"cannot listen on {address}: the address is in use or not local")
+    return server, bound

@@ -1,0 +1,429 @@
+"""The member node's gRPC Match service: thin servicers over `protocol/`, `crypto/` and storage.
+
+Every request goes through the same steps, in this order, and nothing leaves the node before the
+audit entry that records it is durable (DESIGN §5.2):
+
+1. the transport: the peer is the node named in its mTLS client certificate (URI SAN
+   `blindhit://node/<id>`), pinned to the fingerprint in `[[peers]]` when one is configured;
+2. the envelope: signed by that same node's identity key (`node.envelope`);
+3. the request: decoded, its purpose fields present and well formed, the epoch current;
+4. the policy: the peer's rule allows the dataset and mode, the batch fits, the request is fresh
+   and new, the quota holds (`node.policy`);
+5. the work: the OPRF evaluation (which validates every element) or the tag lookup;
+6. the audit entry, appended durably (group commit), then a receipt for it;
+7. the signed answer.
+
+A request refused at step 3 or later by a known peer is logged as refused, with a reason code.
+Errors become gRPC statuses in one place (`_status_of`), each with a one-line message and no
+internals: unknown peer UNAUTHENTICATED, not allowed PERMISSION_DENIED, quota RESOURCE_EXHAUSTED,
+malformed INVALID_ARGUMENT, stale epoch FAILED_PRECONDITION. Anything unexpected is logged
+locally with its traceback and answered INTERNAL "internal error".
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol, TypeVar
+
+import grpc
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from google.protobuf.message import DecodeError
+
+from crypto.errors import BlindhitError, CryptoError
+from crypto.oprf import Mode, OprfServer, Suite
+from node.audit import AuditEntry, AuditLog, CheckpointIssuer, Decision, EntryKind
+from node.audit.entries import digest_request
+from node.audit.receipts import issue_receipt
+from node.config import NodeConfig, QueryMode
+from node.envelope import Label, open_envelope, seal_envelope
+from node.pki import certificate_fingerprint, node_id_from_auth_context
+from node.policy import PolicyEngine
+from proto.blindhit.v1 import common_pb2, match_pb2, match_pb2_grpc
+from protocol.errors import (
+    NotPermitted,
+    PeerError,
+    PolicyError,
+    QuotaExceeded,
+    StaleEpoch,
+    StorageError,
+    UnknownPeer,
+)
+
+__all__ = ["DatasetSource", "MatchService", "PublishedDataset"]
+
+_log = logging.getLogger("blindhit.node")
+
+# Index payloads are streamed in chunks of this size, well under gRPC's message limit.
+INDEX_CHUNK_BYTES = 1 << 20
+
+# The grammar of purpose fields is the audit log's (node.audit.entries): codes without spaces,
+# so that a request that cannot be logged faithfully is refused before anything is evaluated.
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/()#-]*")
+_CODE_LIMITS = {"officer_id": 64, "purpose": 64, "legal_basis": 128, "case_reference": 64}
+
+
+@dataclass(frozen=True)
+class PublishedDataset:
+    """The current epoch of a dataset, as a querier sees it in the index header."""
+
+    name: str
+    epoch: int
+    suite: Suite
+    mode: Mode
+    public_key: bytes
+    keying_profile: str
+    index_digest: bytes
+
+
+class DatasetSource(Protocol):
+    """What the Match service needs from the node's dataset storage."""
+
+    def published(self, dataset: str) -> PublishedDataset:
+        """The current epoch; raises `NotPermitted` for a dataset with no published epoch."""
+        ...
+
+    def oprf_server(self, dataset: str) -> OprfServer:
+        """The evaluator holding the dataset's current OPRF key."""
+        ...
+
+    def index_payload(self, dataset: str, have_epoch: int) -> tuple[int, bytes]:
+        """(base epoch, payload): a delta from `have_epoch` if possible, else (0, full index)."""
+        ...
+
+    def resolve_tags(self, dataset: str, tags: Sequence[bytes]) -> list[bytes | None]:
+        """For each tag, the match reference of a record key it matches, or None."""
+        ...
+
+
+class _Refused(Exception):
+    """A refusal after the peer is known: logged as refused, then answered with `error`."""
+
+    def __init__(self, error: BlindhitError, reason: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.reason = reason
+
+
+# The first matching family decides; subclasses come before their parents.
+_STATUSES: tuple[tuple[type[BlindhitError], grpc.StatusCode], ...] = (
+    (UnknownPeer, grpc.StatusCode.UNAUTHENTICATED),
+    (QuotaExceeded, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (StaleEpoch, grpc.StatusCode.FAILED_PRECONDITION),
+    (NotPermitted, grpc.StatusCode.PERMISSION_DENIED),
+    (PolicyError, grpc.StatusCode.PERMISSION_DENIED),
+    (PeerError, grpc.StatusCode.INVALID_ARGUMENT),
+    (CryptoError, grpc.StatusCode.INVALID_ARGUMENT),
+    (StorageError, grpc.StatusCode.UNAVAILABLE),
+)
+
+
+def _status_of(error: BlindhitError) -> grpc.StatusCode:
+    for family, status in _STATUSES:
+        if isinstance(error, family):
+            return status
+    return grpc.StatusCode.INVALID_ARGUMENT
+
+
+_Request = TypeVar("_Request")
+_Response = TypeVar("_Response")
+
+
+def _rpc(
+    method: Callable[[MatchService, _Request, grpc.ServicerContext], _Response],
+) -> Callable[[MatchService, _Request, grpc.ServicerContext], _Response]:
+    """Map domain errors to statuses with a one-line message; never let a request kill us."""
+
+    @functools.wraps(method)
+    def wrapper(self: MatchService, request: _Request, context: grpc.ServicerContext) -> _Response:
+        try:
+            return method(self, request, context)
+        except _Refused as refused:
+            context.abort(_status_of(refused.error), str(refused.error))
+        except BlindhitError as error:
+            context.abort(_status_of(error), str(error))
+        except Exception:
+            # context.abort raises from the branches above and passes by this one.
+            _log.exception("internal error in %s", method.__name__)
+            context.abort(grpc.StatusCode.INTERNAL, "internal error")
+        raise AssertionError("unreachable")  # pragma: no cover (abort always raises)
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class _Admitted:
+    peer: str
+    signed: bytes
+    context: common_pb2.RequestContext
+    dataset: str
+    published: PublishedDataset
+
+
+class MatchService(match_pb2_grpc.MatchServicer):
+    """Index sync, blind evaluation and owner match for this node's datasets."""
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        datasets: DatasetSource,
+        policy: PolicyEngine,
+        audit: AuditLog,
+        checkpoints: CheckpointIssuer,
+        identity: Ed25519PrivateKey,
+    ) -> None:
+        self._config = config
+        self._datasets = datasets
+        self._policy = policy
+        self._audit = audit
+        self._checkpoints = checkpoints
+        self._identity = identity
+        self._trusted: Mapping[str, Ed25519PublicKey] = {
+            peer.id: Ed25519PublicKey.from_public_bytes(peer.identity_key.public_key)
+            for peer in config.peers
+        }
+        self._pins = {
+            peer.id: peer.certificate_fingerprint
+            for peer in config.peers
+            if peer.certificate_fingerprint
+        }
+        self._peer_cache: dict[bytes, str] = {}
+        self._cache_lock = threading.Lock()
+
+    # -- steps shared by the RPCs ---------------------------------------------------------------
+
+    def _peer(self, context: grpc.ServicerContext) -> str:
+        """Step 1: the authenticated peer of the connection."""
+        auth = context.auth_context()
+        pems = list(auth.get("x509_pem_cert") or [])
+        key = bytes(pems[0]) if pems else b""
+        with self._cache_lock:
+            cached = self._peer_cache.get(key)
+        if cached is not None:
+            return cached
+        try:
+            peer = node_id_from_auth_context(auth)
+        except PeerError as error:
+            raise UnknownPeer(str(error)) from error
+        if peer not in self._trusted:
+            raise UnknownPeer(f"node {peer} is not a known peer")
+        pin = self._pins.get(peer)
+        if pin is not None and _fingerprint(key) != pin:
+            raise UnknownPeer(f"the certificate of {peer} is not the pinned one")
+        with self._cache_lock:
+            if len(self._peer_cache) > 4096:
+                self._peer_cache.clear()
+            self._peer_cache[key] = peer
+        return peer
+
+    def _admit(
+        self,
+        peer: str,
+        envelope: common_pb2.SignedEnvelope,
+        label: Label,
+        decoded: match_pb2.BlindEvaluateRequest | match_pb2.OwnerMatchRequest,
+        mode: QueryMode,
+        count: int,
+    ) -> _Admitted:
+        """Steps 3 and 4 for a request already opened and decoded."""
+        del label
+        request_context = decoded.context
+        dataset = decoded.dataset
+        try:
+            _check_context(request_context, peer)
+            rule = self._policy.authorize(peer, dataset, mode, count)
+            published = self._datasets.published(dataset)
+            if decoded.epoch != published.epoch:
+                raise StaleEpoch(
+                    f"epoch {decoded.epoch} of {dataset} is not current; sync the index "
+                    f"to epoch {published.epoch}"
+                )
+            issued = datetime.fromtimestamp(request_context.issued_at_ms / 1000, UTC)
+            self._policy.admit(peer, rule, request_context.request_id, issued, count)
+        except (PeerError, PolicyError) as error:
+            raise _Refused(error, _reason(error)) from error
+        return _Admitted(peer, envelope.body, request_context, dataset, published)
+
+    def _log_entry(
+        self,
+        kind: EntryKind,
+        admitted: _Admitted,
+        count: int,
+        decision: Decision,
+        *,
+        hits: int | None = None,
+        reason: str | None = None,
+    ) -> int:
+        """Step 6: append the entry durably and return its index."""
+        context = admitted.context
+        entry = AuditEntry(
+            kind=kind,
+            time=datetime.now(UTC),
+            node=self._config.node.id,
+            officer=context.officer_id,
+            counterpart=admitted.peer,
+            dataset=admitted.dataset,
+            element_count=count,
+            hit_count=hits,
+            purpose=context.purpose,
+            legal_basis=context.legal_basis,
+            case_reference=context.case_reference,
+            request_digest=digest_request(admitted.signed),
+            decision=decision,
+            reason=reason,
+        )
+        return self._audit.append(entry)
+
+    def _receipt(self, index: int) -> common_pb2.Receipt:
+        receipt = issue_receipt(self._audit, self._checkpoints, index)
+        return common_pb2.Receipt(entry_index=receipt.index, tlog_proof=receipt.to_text())
+
+    def _seal(self, label: Label, body: bytes) -> common_pb2.SignedEnvelope:
+        return seal_envelope(label, body, self._config.node.id, self._identity)
+
+    # -- RPCs --------------------------------------------------------------------------------
+
+    @_rpc
+    def BlindEvaluate(  # noqa: N802 (the name is fixed by the service definition)
+        self, request: common_pb2.SignedEnvelope, context: grpc.ServicerContext
+    ) -> common_pb2.SignedEnvelope:
+        peer = self._peer(context)
+        body = open_envelope(
+            Label.BLIND_EVALUATE_REQUEST, request, self._trusted, expected_signer=peer
+        )
+        decoded = _decode(match_pb2.BlindEvaluateRequest, body)
+        count = len(decoded.blinded_elements)
+        admitted = self._admit(
+            peer, request, Label.BLIND_EVALUATE_REQUEST, decoded, QueryMode.INDEX, count
+        )
+        try:
+            evaluation = self._datasets.oprf_server(admitted.dataset).blind_evaluate_batch(
+                list(decoded.blinded_elements), decoded.info
+            )
+        except CryptoError as error:
+            self._log_entry(
+                EntryKind.CHECK_RECEIVED,
+                admitted,
+                count,
+                Decision.REFUSED,
+                reason="malformed_element",
+            )
+            raise PeerError(f"the request is refused: {error}") from error
+        index = self._log_entry(EntryKind.CHECK_RECEIVED, admitted, count, Decision.ANSWERED)
+        answer = match_pb2.BlindEvaluateResponse(
+            request_id=admitted.context.request_id,
+            dataset=admitted.dataset,
+            epoch=admitted.published.epoch,
+            evaluated_elements=list(evaluation.evaluated_elements),
+            proof=evaluation.proof or b"",
+            receipt=self._receipt(index),
+        )
+        return self._seal(Label.BLIND_EVALUATE_RESPONSE, answer.SerializeToString())
+
+    @_rpc
+    def OwnerMatch(  # noqa: N802
+        self, request: common_pb2.SignedEnvelope, context: grpc.ServicerContext
+    ) -> common_pb2.SignedEnvelope:
+        peer = self._peer(context)
+        body = open_envelope(
+            Label.OWNER_MATCH_REQUEST, request, self._trusted, expected_signer=peer
+        )
+        decoded = _decode(match_pb2.OwnerMatchRequest, body)
+        count = len(decoded.tags)
+        admitted = self._admit(
+            peer, request, Label.OWNER_MATCH_REQUEST, decoded, QueryMode.OWNER_MATCH, count
+        )
+        references = self._datasets.resolve_tags(admitted.dataset, list(decoded.tags))
+        hits = sum(reference is not None for reference in references)
+        index = self._log_entry(
+            EntryKind.OWNER_MATCH, admitted, count, Decision.ANSWERED, hits=hits
+        )
+        answer = match_pb2.OwnerMatchResponse(
+            request_id=admitted.context.request_id,
+            dataset=admitted.dataset,
+            epoch=admitted.published.epoch,
+            hits=[reference is not None for reference in references],
+            match_references=[reference or b"" for reference in references],
+            receipt=self._receipt(index),
+        )
+        return self._seal(Label.OWNER_MATCH_RESPONSE, answer.SerializeToString())
+
+    @_rpc
+    def SyncIndex(  # noqa: N802
+        self, request: common_pb2.SignedEnvelope, context: grpc.ServicerContext
+    ) -> Iterator[match_pb2.IndexChunk]:
+        peer = self._peer(context)
+        body = open_envelope(Label.INDEX_REQUEST, request, self._trusted, expected_signer=peer)
+        decoded = _decode(match_pb2.IndexRequest, body)
+        _check_context(decoded.context, peer)
+        # An index sync reveals no probe; it needs the same rule as index-mode checks.
+        self._policy.authorize(peer, decoded.dataset, QueryMode.INDEX, 1)
+        published = self._datasets.published(decoded.dataset)
+        base, payload = self._datasets.index_payload(decoded.dataset, decoded.have_epoch)
+        header = match_pb2.IndexHeader(
+            dataset=published.name,
+            epoch=published.epoch,
+            suite=published.suite.value.identifier,
+            mode=int(published.mode),
+            public_key=published.public_key if published.mode is not Mode.OPRF else b"",
+            delta=base != 0,
+            base_epoch=base,
+            payload_length=len(payload),
+            index_digest=published.index_digest,
+            keying_profile=published.keying_profile,
+        )
+        return _chunks(header, payload)
+
+
+def _chunks(header: match_pb2.IndexHeader, payload: bytes) -> Iterator[match_pb2.IndexChunk]:
+    yield match_pb2.IndexChunk(header=header)
+    for start in range(0, len(payload), INDEX_CHUNK_BYTES):
+        yield match_pb2.IndexChunk(payload=payload[start : start + INDEX_CHUNK_BYTES])
+
+
+_Message = TypeVar(
+    "_Message", match_pb2.BlindEvaluateRequest, match_pb2.OwnerMatchRequest, match_pb2.IndexRequest
+)
+
+
+def _decode(message: type[_Message], body: bytes) -> _Message:
+    try:
+        return message.FromString(body)
+    except DecodeError:
+        raise PeerError("the signed request does not decode") from None
+
+
+def _check_context(context: common_pb2.RequestContext, peer: str) -> None:
+    if context.querier_node != peer:
+        raise PeerError("the request names another querier node than the one connected")
+    if len(context.request_id) != 16:
+        raise PeerError("the request id must be 16 bytes")
+    for field, limit in _CODE_LIMITS.items():
+        value = getattr(context, field)
+        name = field.replace("_", " ")
+        if not value:
+            raise PeerError(f"{name} is missing")
+        if len(value) > limit or not _CODE.fullmatch(value):
+            raise PeerError(
+                f"{name} must be a code of at most {limit} letters, digits or ._:/()#- (no spaces)"
+            )
+
+
+def _reason(error: BlindhitError) -> str:
+    if isinstance(error, QuotaExceeded):
+        return "quota_exceeded"
+    if isinstance(error, StaleEpoch):
+        return "stale_epoch"
+    if isinstance(error, PolicyError):
+        return "not_permitted"
+    return "malformed_request"
+
+
+def _fingerprint(pem: bytes) -> str:
+    return certificate_fingerprint(x509.load_pem_x509_certificate(pem))

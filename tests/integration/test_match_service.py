@@ -1,0 +1,277 @@
+"""The Match service over real gRPC with mutual TLS on loopback, between two node directories.
+
+The owner's dataset here is held in memory (real OPRF key, real wire-form index) so that these
+tests exercise exactly the service, the client, policy, audit and receipts; the dataset storage
+and import have their own tests, and the end-to-end CLI test uses them together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+
+from crypto.oprf import Mode, OprfServer, Suite, generate_key_pair
+from crypto.signed_note import Ed25519Verifier
+from node.audit import EntryKind
+from node.checking import PeerResult, Target
+from node.cli import main
+from node.commands.check import EXIT_HIT, EXIT_NO_HIT
+from node.config import (
+    Dataset,
+    HostPort,
+    KeySettings,
+    NodeConfig,
+    Peer,
+    PolicyRule,
+    QueryMode,
+    write_config,
+)
+from node.directory import InitResult, init_node_directory
+from node.pki import create_dev_ca
+from node.runtime import NodeRuntime
+from node.server import create_server
+from node.service import MatchService, PublishedDataset
+from protocol.check import RequestPurpose
+from protocol.errors import NotPermitted
+from protocol.match_index import DecodedIndex, IndexParameters
+from protocol.match_keys import DEFAULT_PROFILE, derive_keys, oprf_input
+
+PASSPHRASE_ENV = "BLINDHIT_TEST_PASSPHRASE"
+OWNER_RECORDS: list[dict[str, object]] = [
+    {"name": "أسامة بن لادن", "date_of_birth": "1957-03-10"},
+    {
+        "document_type": "passport",
+        "document_number": "EK 4471902",
+        "document_issuing_country": "POL",
+    },
+    {"name": "Anna Maria Kowalczyk", "date_of_birth": "1988-11-02"},
+]
+PROBES: list[dict[str, object]] = [
+    {"name": "Usama bin Ladin", "date_of_birth": "1957-03-10"},
+    {"document_number": "EK-4471902", "document_issuing_country": "POL"},
+    {"name": "Jean Dupont", "date_of_birth": "1970-05-05"},
+]
+PURPOSE = RequestPurpose("officer-17", "border-check", "EU-2016/680:Art.8", "FR-2026-0117")
+
+
+class MemoryDataset:
+    """One published epoch of one dataset, in memory."""
+
+    def __init__(self, records: Sequence[dict[str, object]], mode: Mode = Mode.OPRF) -> None:
+        suite = Suite.RISTRETTO255_SHA512
+        self.server = OprfServer(suite, mode, generate_key_pair(suite).private_key)
+        inputs = [
+            oprf_input(DEFAULT_PROFILE, "watchlist", key)
+            for record in records
+            for key in derive_keys(record).keys
+        ]
+        tags = self.server.evaluate_batch(inputs)
+        self.references = {tag[:32] for tag in tags}
+        self.index = DecodedIndex.from_tags(tags, IndexParameters.for_capacity(len(tags)))
+        self.info = PublishedDataset(
+            "watchlist", 1, suite, mode, self.server.public_key, DEFAULT_PROFILE,
+            self.index.digest(),
+        )  # fmt: skip
+
+    def published(self, dataset: str) -> PublishedDataset:
+        if dataset != "watchlist":
+            raise NotPermitted(f"dataset {dataset} is not available")
+        return self.info
+
+    def oprf_server(self, dataset: str) -> OprfServer:
+        return self.server
+
+    def index_payload(self, dataset: str, have_epoch: int) -> tuple[int, bytes]:
+        if have_epoch == self.info.epoch:
+            return self.info.epoch, b""
+        return 0, self.index.encode()
+
+    def resolve_tags(self, dataset: str, tags: Sequence[bytes]) -> list[bytes | None]:
+        return [bytes(tag) if bytes(tag) in self.references else None for tag in tags]
+
+
+@dataclass
+class Pair:
+    owner: NodeRuntime
+    querier: NodeRuntime
+    owner_dir: Path
+    querier_dir: Path
+    server: grpc.Server
+    port: int
+
+
+def _init(tmp_path: Path, ca_dir: Path, node_id: str, country: str) -> InitResult:
+    ca = create_dev_ca(ca_dir, "Test CA", b"ca passphrase") if not ca_dir.exists() else None
+    if ca is None:
+        from node.pki import load_dev_ca  # noqa: PLC0415 (second node of the same CA)
+
+        ca = load_dev_ca(ca_dir, b"ca passphrase")
+    return init_node_directory(
+        tmp_path / node_id,
+        node_id=node_id,
+        country=country,
+        listen=HostPort("127.0.0.1", 0),
+        keys=KeySettings(passphrase_env=PASSPHRASE_ENV),
+        dev_ca=ca,
+    )
+
+
+def _rewrite(result: InitResult, **changes: object) -> None:
+    config: NodeConfig = dataclasses.replace(result.config, **changes)  # type: ignore[arg-type]
+    path = result.layout.config
+    path.unlink()
+    write_config(path, config)
+
+
+@pytest.fixture
+def pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pair]:
+    monkeypatch.setenv(PASSPHRASE_ENV, "correct horse battery staple")
+    ca_dir = tmp_path / "ca"
+    owner = _init(tmp_path, ca_dir, "pl-ct", "POL")
+    querier = _init(tmp_path, ca_dir, "fr-ct", "FRA")
+    _rewrite(
+        owner,
+        peers=(
+            Peer(
+                "fr-ct",
+                HostPort("127.0.0.1", 1),
+                Ed25519Verifier.from_verifier_key(querier.identity_verifier_key),
+            ),
+        ),
+        datasets=(Dataset("watchlist"), Dataset("vehicles")),
+        policy=(
+            PolicyRule("fr-ct", ("watchlist",), (QueryMode.INDEX, QueryMode.OWNER_MATCH), 1024, 40),
+        ),
+    )
+    owner_runtime = NodeRuntime.open(owner.layout.root)
+    service = MatchService(
+        owner_runtime.config,
+        MemoryDataset(OWNER_RECORDS),
+        owner_runtime.policy,
+        owner_runtime.audit,
+        owner_runtime.checkpoints,
+        owner_runtime.identity,
+    )
+    server, port = create_server(owner_runtime.config, owner_runtime.tls, service, port=0)
+    server.start()
+    _rewrite(
+        querier,
+        peers=(
+            Peer(
+                "pl-ct",
+                HostPort("127.0.0.1", port),
+                Ed25519Verifier.from_verifier_key(owner.identity_verifier_key),
+            ),
+        ),
+    )
+    querier_runtime = NodeRuntime.open(querier.layout.root)
+    try:
+        yield Pair(
+            owner_runtime, querier_runtime, owner.layout.root, querier.layout.root, server, port
+        )
+    finally:
+        server.stop(grace=None).wait()
+        querier_runtime.close()
+        owner_runtime.close()
+
+
+def _check(pair: Pair, mode: QueryMode = QueryMode.INDEX, **kwargs: object) -> PeerResult:
+    purpose = dataclasses.replace(PURPOSE, **kwargs)  # type: ignore[arg-type]
+    [result] = pair.querier.querier().check(PROBES, [Target("pl-ct", "watchlist")], purpose, mode)
+    return result
+
+
+@pytest.mark.parametrize("mode", [QueryMode.INDEX, QueryMode.OWNER_MATCH])
+def test_hits_and_misses_with_verified_receipts(pair: Pair, mode: QueryMode) -> None:
+    result = _check(pair, mode)
+    assert result.status == "answered", result.message
+    assert [outcome.hit for outcome in result.outcomes] == [True, True, False]
+    assert result.outcomes[1].hits[0].kind == "doc"
+    assert result.receipt is not None
+    assert "tlog-proof" in result.receipt
+    owner_kinds = [pair.owner.audit.entry(i).kind for i in range(pair.owner.audit.size)]
+    expected = EntryKind.OWNER_MATCH if mode is QueryMode.OWNER_MATCH else EntryKind.CHECK_RECEIVED
+    assert expected in owner_kinds
+    querier_entries = [pair.querier.audit.entry(i) for i in range(pair.querier.audit.size)]
+    assert [e.kind for e in querier_entries][-1] is EntryKind.CHECK_SENT
+    assert (querier_entries[-1].hit_count or 0) > 0
+
+
+def test_index_is_cached_and_resynced_only_by_delta(pair: Pair) -> None:
+    assert _check(pair).status == "answered"
+    cached = pair.querier.cache.get("pl-ct", "watchlist")
+    assert cached is not None
+    assert cached.epoch == 1
+    assert _check(pair).status == "answered"
+
+
+def test_refusals_carry_status_and_one_line_reason(pair: Pair) -> None:
+    spaced = _check(pair, legal_basis="Article 8 of the directive")
+    assert spaced.status == "refused"
+    assert "legal basis" in spaced.message
+    assert "\n" not in spaced.message
+    [other] = pair.querier.querier().check(PROBES, [Target("pl-ct", "vehicles")], PURPOSE)
+    assert other.status == "refused"
+    assert "not available" in other.message
+    # The quota is 40 elements a day: as many whole checks as fit are answered, then refused.
+    keys = sum(len(derive_keys(probe).keys) for probe in PROBES)
+    statuses = [_check(pair) for _ in range(40 // keys + 1)]
+    assert [r.status for r in statuses] == ["answered"] * (40 // keys) + ["refused"]
+    assert "quota" in statuses[-1].message
+
+
+def test_unreachable_owner_is_reported_not_raised(pair: Pair) -> None:
+    pair.server.stop(grace=None).wait()
+    result = _check(pair)
+    assert result.status == "unreachable"
+
+
+def test_owner_keeps_no_probe_value(pair: Pair) -> None:
+    assert _check(pair).status == "answered"
+    pair.owner.audit.close()
+    pair.owner.policy.close()
+    pair.owner.cache.close()
+    stored = b"".join(p.read_bytes() for p in pair.owner_dir.glob("node.db*"))
+    for needle in ("Usama", "Ladin", "EK-4471902", "4471902", "Dupont", "1970-05-05"):
+        assert needle.encode() not in stored
+        assert needle.upper().encode() not in stored
+    for probe in PROBES:
+        for key in derive_keys(probe).keys:
+            assert key.value.encode() not in stored
+
+
+def test_check_command_reports_and_exits_by_outcome(
+    pair: Pair, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = [
+        "check", str(pair.querier_dir), "--dataset", "watchlist", "--officer", "officer-17",
+        "--purpose", "border-check", "--legal-basis", "EU-2016/680:Art.8", "--case", "FR-1",
+    ]  # fmt: skip
+    hit = main([*common, "--name", "Usama bin Ladin", "--dob", "1957-03-10", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert hit == EXIT_HIT
+    assert report["probes"][0]["results"][0]["status"] == "hit"
+    assert report["peers"][0]["receipt"].startswith("c2sp.org/tlog-proof")
+    miss = main([*common, "--name", "Jean Dupont", "--dob", "1970-05-05"])
+    assert miss == EXIT_NO_HIT
+    assert "0 of 1 probes hit" in capsys.readouterr().out
+    manifest = pair.querier_dir / "manifest.csv"
+    manifest.write_text(
+        "id,name,date_of_birth,document_number,document_issuing_country\n"
+        "p1,Jean Dupont,1970-05-05,,\n"
+        "p2,,,EK-4471902,POL\n",
+        encoding="utf-8",
+    )
+    assert main([*common, "--manifest", str(manifest), "--csv"]) == EXIT_HIT
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[1].startswith("p1,pl-ct,watchlist,no hit")
+    assert rows[2].startswith("p2,pl-ct,watchlist,hit,doc:strong")
+    bad = main([*common, "--manifest", str(pair.querier_dir / "missing.csv")])
+    assert bad == 2
+    assert "missing.csv" in capsys.readouterr().err
