@@ -10,7 +10,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from node.config import NodeConfig
 from node.pki import TlsCredentials
 from node.service import MatchService
-from proto.blindhit.v1 import match_pb2_grpc
+from proto.blindhit.v1 import common_pb2, match_pb2
 from protocol.errors import StorageError
 
 __all__ = ["create_server"]
@@ -41,8 +41,7 @@ def create_server(
         ],
         maximum_concurrent_rpcs=workers * 4,
     )
-    # The generated registration function carries no annotations.
-    match_pb2_grpc.add_MatchServicer_to_server(match, server)  # type: ignore[no-untyped-call]
+    server.add_generic_rpc_handlers((_match_handlers(match),))
     health_service = health.HealthServicer()
     health_service.set("", health_pb2.HealthCheckResponse.SERVING)
     health_service.set("blindhit.v1.Match", health_pb2.HealthCheckResponse.SERVING)
@@ -57,3 +56,24 @@ def create_server(
     if bound == 0:
         raise StorageError(f"cannot listen on {address}: the address is in use or not local")
     return server, bound
+
+
+def _match_handlers(match: MatchService) -> grpc.GenericRpcHandler[bytes, object]:
+    """The Match service with raw-bytes requests, decoded by the servicer itself.
+
+    The generated registration would decode requests in the gRPC runtime, which answers an
+    undecodable one with INTERNAL; decoding in the servicer answers it INVALID_ARGUMENT.
+    """
+    envelope = common_pb2.SignedEnvelope.SerializeToString
+    handlers = {
+        "SyncIndex": grpc.unary_stream_rpc_method_handler(
+            match.SyncIndex, response_serializer=match_pb2.IndexChunk.SerializeToString
+        ),
+        "BlindEvaluate": grpc.unary_unary_rpc_method_handler(
+            match.BlindEvaluate, response_serializer=envelope
+        ),
+        "OwnerMatch": grpc.unary_unary_rpc_method_handler(
+            match.OwnerMatch, response_serializer=envelope
+        ),
+    }
+    return grpc.method_handlers_generic_handler("blindhit.v1.Match", handlers)

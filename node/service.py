@@ -45,7 +45,7 @@ from node.config import NodeConfig, QueryMode
 from node.envelope import Label, open_envelope, seal_envelope
 from node.pki import certificate_fingerprint, node_id_from_auth_context
 from node.policy import PolicyEngine
-from proto.blindhit.v1 import common_pb2, match_pb2, match_pb2_grpc
+from proto.blindhit.v1 import common_pb2, match_pb2
 from protocol.errors import (
     NotPermitted,
     PeerError,
@@ -166,7 +166,7 @@ class _Admitted:
     published: PublishedDataset
 
 
-class MatchService(match_pb2_grpc.MatchServicer):
+class MatchService:
     """Index sync, blind evaluation and owner match for this node's datasets."""
 
     def __init__(
@@ -291,9 +291,10 @@ class MatchService(match_pb2_grpc.MatchServicer):
 
     @_rpc
     def BlindEvaluate(  # noqa: N802 (the name is fixed by the service definition)
-        self, request: common_pb2.SignedEnvelope, context: grpc.ServicerContext
+        self, raw: bytes, context: grpc.ServicerContext
     ) -> common_pb2.SignedEnvelope:
         peer = self._peer(context)
+        request = _envelope(raw)
         body = open_envelope(
             Label.BLIND_EVALUATE_REQUEST, request, self._trusted, expected_signer=peer
         )
@@ -328,9 +329,10 @@ class MatchService(match_pb2_grpc.MatchServicer):
 
     @_rpc
     def OwnerMatch(  # noqa: N802
-        self, request: common_pb2.SignedEnvelope, context: grpc.ServicerContext
+        self, raw: bytes, context: grpc.ServicerContext
     ) -> common_pb2.SignedEnvelope:
         peer = self._peer(context)
+        request = _envelope(raw)
         body = open_envelope(
             Label.OWNER_MATCH_REQUEST, request, self._trusted, expected_signer=peer
         )
@@ -356,9 +358,10 @@ class MatchService(match_pb2_grpc.MatchServicer):
 
     @_rpc
     def SyncIndex(  # noqa: N802
-        self, request: common_pb2.SignedEnvelope, context: grpc.ServicerContext
+        self, raw: bytes, context: grpc.ServicerContext
     ) -> Iterator[match_pb2.IndexChunk]:
         peer = self._peer(context)
+        request = _envelope(raw)
         body = open_envelope(Label.INDEX_REQUEST, request, self._trusted, expected_signer=peer)
         decoded = _decode(match_pb2.IndexRequest, body)
         _check_context(decoded.context, peer)
@@ -379,6 +382,15 @@ class MatchService(match_pb2_grpc.MatchServicer):
             keying_profile=published.keying_profile,
         )
         return _chunks(header, payload)
+
+
+def _envelope(raw: bytes) -> common_pb2.SignedEnvelope:
+    # Requests arrive as raw bytes (see node.server) so that an undecodable one is answered
+    # INVALID_ARGUMENT here rather than INTERNAL by the gRPC runtime.
+    try:
+        return common_pb2.SignedEnvelope.FromString(raw)
+    except DecodeError:
+        raise PeerError("the request is not a signed envelope") from None
 
 
 def _chunks(header: match_pb2.IndexHeader, payload: bytes) -> Iterator[match_pb2.IndexChunk]:

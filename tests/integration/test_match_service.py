@@ -15,6 +15,8 @@ from pathlib import Path
 
 import grpc
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crypto.oprf import Mode, OprfServer, Suite, generate_key_pair
 from crypto.signed_note import Ed25519Verifier
@@ -33,10 +35,12 @@ from node.config import (
     write_config,
 )
 from node.directory import InitResult, init_node_directory
+from node.envelope import Label, seal_envelope
 from node.pki import create_dev_ca
 from node.runtime import NodeRuntime
 from node.server import create_server
 from node.service import MatchService, PublishedDataset
+from proto.blindhit.v1 import common_pb2, match_pb2
 from protocol.check import RequestPurpose
 from protocol.errors import NotPermitted
 from protocol.match_index import DecodedIndex, IndexParameters
@@ -275,3 +279,73 @@ def test_check_command_reports_and_exits_by_outcome(
     bad = main([*common, "--manifest", str(pair.querier_dir / "missing.csv")])
     assert bad == 2
     assert "missing.csv" in capsys.readouterr().err
+
+
+# --- The server never dies of a bad request -----------------------------------------------
+
+_ALLOWED_REFUSALS = {
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.PERMISSION_DENIED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.FAILED_PRECONDITION,
+}
+
+
+def _raw_call(pair: Pair, method: str, payload: bytes) -> grpc.StatusCode:
+    channel = grpc.secure_channel(f"127.0.0.1:{pair.port}", pair.querier.tls.channel_credentials())
+    try:
+        call = channel.unary_unary(
+            f"/blindhit.v1.Match/{method}",
+            request_serializer=lambda raw: raw,
+            response_deserializer=lambda raw: raw,
+        )
+        try:
+            call(payload, timeout=10)
+        except grpc.RpcError as error:
+            code: grpc.StatusCode = error.code()
+            return code
+        return grpc.StatusCode.OK
+    finally:
+        channel.close()
+
+
+_codes = st.text(alphabet="abcXYZ019-:/ .é", max_size=20)
+_requests = st.builds(
+    match_pb2.BlindEvaluateRequest,
+    context=st.builds(
+        common_pb2.RequestContext,
+        request_id=st.binary(max_size=20),
+        querier_node=st.sampled_from(["fr-ct", "pl-ct", "", "zz-ct"]),
+        officer_id=_codes,
+        purpose=_codes,
+        legal_basis=_codes,
+        case_reference=_codes,
+        issued_at_ms=st.integers(min_value=-(2**40), max_value=2**42),
+    ),
+    dataset=st.sampled_from(["watchlist", "vehicles", "", "x" * 300]),
+    epoch=st.integers(min_value=0, max_value=2**64 - 1),
+    info=st.binary(max_size=8),
+    blinded_elements=st.lists(st.binary(min_size=0, max_size=40), max_size=6),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_fuzzed_requests_are_refused_cleanly(pair: Pair, data: st.DataObject) -> None:
+    signer = pair.querier.identity
+    if data.draw(st.booleans()):
+        payload = data.draw(st.binary(max_size=200))
+    else:
+        body = data.draw(_requests).SerializeToString()
+        envelope = seal_envelope(Label.BLIND_EVALUATE_REQUEST, body, "fr-ct", signer)
+        if data.draw(st.booleans()):
+            envelope.signer = data.draw(st.sampled_from(["pl-ct", "zz-ct", ""]))
+        payload = envelope.SerializeToString()
+    method = data.draw(st.sampled_from(["BlindEvaluate", "OwnerMatch"]))
+    code = _raw_call(pair, method, payload)
+    assert code in _ALLOWED_REFUSALS | {grpc.StatusCode.OK}
+    # The server is still there and still answers a good check.
+    assert _raw_call(pair, "BlindEvaluate", b"") in _ALLOWED_REFUSALS
