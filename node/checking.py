@@ -1,17 +1,20 @@
 """The querier's side of a check against one or more peers, in parallel, with deadlines.
 
-For each (peer, dataset) target: bring the cached match index up to the peer's current epoch
-(a delta when one is cached), blind the probes' match keys (`protocol.check.QuerierCheck`), send
+For each (peer, dataset) target: use the cached match index, or sync it first (a delta when
+one is cached); blind the probes' match keys (`protocol.check.QuerierCheck`), send
 one signed batch, verify the signed answer and its receipt — the receipt must prove that the
 owner logged *this* request (its entry carries the digest of the exact signed bytes sent) — then
 look the tags up locally (index mode) or read the owner's per-tag answer (owner-match mode).
-A stale epoch is synced and retried once. Each target ends in one `PeerResult`, whatever went
+When the owner answers that the cached epoch is stale, the index is synced and the check
+retried once, so a current cache costs no extra round trip. Channels to peers are kept open for
+the life of the `Querier`. Each target ends in one `PeerResult`, whatever went
 wrong with it; one slow or broken peer never holds up or breaks the others. Every check sent is
 logged durably in this node's own audit log.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -75,6 +78,25 @@ class Querier:
         self._tls = tls
         self._audit = audit
         self._cache = cache
+        self._clients: dict[str, PeerClient] = {}
+        self._clients_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close the channels to peers."""
+        with self._clients_lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    def _client(self, peer: Peer) -> PeerClient:
+        with self._clients_lock:
+            client = self._clients.get(peer.id)
+            if client is None:
+                client = PeerClient(
+                    self._config.node.id, self._identity, self._tls, peer, self._config.limits
+                )
+                self._clients[peer.id] = client
+            return client
 
     def check(
         self,
@@ -109,10 +131,8 @@ class Querier:
     ) -> PeerResult:
         start = time.perf_counter()
         try:
-            with PeerClient(
-                self._config.node.id, self._identity, self._tls, peer, self._config.limits
-            ) as client:
-                outcomes, receipt, epoch = self._attempt(client, dataset, probes, purpose, mode)
+            client = self._client(peer)
+            outcomes, receipt, epoch = self._attempt(client, dataset, probes, purpose, mode)
         except PeerUnavailable as error:
             return PeerResult(peer.id, dataset, "unreachable", str(error), seconds=_since(start))
         except PeerRefused as error:
@@ -125,8 +145,12 @@ class Querier:
             tuple(outcomes), receipt, epoch, _since(start),
         )  # fmt: skip
 
-    def _sync(self, client: PeerClient, dataset: str, purpose: RequestPurpose) -> CachedIndex:
+    def _sync(
+        self, client: PeerClient, dataset: str, purpose: RequestPurpose, *, refresh: bool
+    ) -> CachedIndex:
         cached = self._cache.get(client.peer.id, dataset)
+        if cached is not None and not refresh:
+            return cached
         header, payload = client.sync_index(dataset, cached.epoch if cached else 0, purpose)
         if (
             cached is not None
@@ -156,7 +180,7 @@ class Querier:
         mode: QueryMode,
     ) -> tuple[list[ProbeOutcome], str, int]:
         for attempt in range(2):
-            cached = self._sync(client, dataset, purpose)
+            cached = self._sync(client, dataset, purpose, refresh=attempt > 0)
             descriptor = DatasetDescriptor(
                 owner=client.peer.id,
                 dataset=dataset,

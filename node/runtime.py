@@ -39,6 +39,7 @@ class NodeRuntime:
     checkpoints: CheckpointIssuer
     policy: PolicyEngine
     cache: PeerIndexCache
+    _querier: Querier | None = None
 
     @classmethod
     def open(cls, node_dir: Path) -> NodeRuntime:
@@ -60,9 +61,14 @@ class NodeRuntime:
         return cls(config, passphrase, identity, signer, tls, audit, checkpoints, policy, cache)
 
     def querier(self) -> Querier:
-        return Querier(self.config, self.identity, self.tls, self.audit, self.cache)
+        """The node as a querier; one per runtime, so channels to peers are reused."""
+        if self._querier is None:
+            self._querier = Querier(self.config, self.identity, self.tls, self.audit, self.cache)
+        return self._querier
 
     def close(self) -> None:
+        if self._querier is not None:
+            self._querier.close()
         self.cache.close()
         self.policy.close()
         self.audit.close()
