@@ -19,24 +19,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crypto.oprf import Mode, OprfServer, Suite, generate_key_pair
-from crypto.signed_note import Ed25519Verifier
 from node.audit import EntryKind
 from node.checking import PeerResult, Target
 from node.cli import main
 from node.commands.check import EXIT_HIT, EXIT_NO_HIT
 from node.config import (
     Dataset,
-    HostPort,
-    KeySettings,
-    NodeConfig,
-    Peer,
-    PolicyRule,
     QueryMode,
-    write_config,
 )
-from node.directory import InitResult, init_node_directory
 from node.envelope import Label, seal_envelope
-from node.pki import create_dev_ca
+from node.localnet import allow, create_local_nodes, introduce
 from node.runtime import NodeRuntime
 from node.server import create_server
 from node.service import MatchService, PublishedDataset
@@ -110,50 +102,17 @@ class Pair:
     port: int
 
 
-def _init(tmp_path: Path, ca_dir: Path, node_id: str, country: str) -> InitResult:
-    ca = create_dev_ca(ca_dir, "Test CA", b"ca passphrase") if not ca_dir.exists() else None
-    if ca is None:
-        from node.pki import load_dev_ca  # noqa: PLC0415 (second node of the same CA)
-
-        ca = load_dev_ca(ca_dir, b"ca passphrase")
-    return init_node_directory(
-        tmp_path / node_id,
-        node_id=node_id,
-        country=country,
-        listen=HostPort("127.0.0.1", 0),
-        keys=KeySettings(passphrase_env=PASSPHRASE_ENV),
-        dev_ca=ca,
-    )
-
-
-def _rewrite(result: InitResult, **changes: object) -> None:
-    config: NodeConfig = dataclasses.replace(result.config, **changes)  # type: ignore[arg-type]
-    path = result.layout.config
-    path.unlink()
-    write_config(path, config)
-
-
 @pytest.fixture
 def pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pair]:
     monkeypatch.setenv(PASSPHRASE_ENV, "correct horse battery staple")
-    ca_dir = tmp_path / "ca"
-    owner = _init(tmp_path, ca_dir, "pl-ct", "POL")
-    querier = _init(tmp_path, ca_dir, "fr-ct", "FRA")
-    _rewrite(
-        owner,
-        peers=(
-            Peer(
-                "fr-ct",
-                HostPort("127.0.0.1", 1),
-                Ed25519Verifier.from_verifier_key(querier.identity_verifier_key),
-            ),
-        ),
-        datasets=(Dataset("watchlist"), Dataset("vehicles")),
-        policy=(
-            PolicyRule("fr-ct", ("watchlist",), (QueryMode.INDEX, QueryMode.OWNER_MATCH), 1024, 40),
-        ),
+    owner, querier = create_local_nodes(
+        tmp_path, [("pl-ct", "POL"), ("fr-ct", "FRA")], PASSPHRASE_ENV
     )
-    owner_runtime = NodeRuntime.open(owner.layout.root)
+    allow(owner, [querier], [Dataset("watchlist"), Dataset("vehicles")], daily_quota=40)
+    # Only the watchlist is open to fr-ct: the vehicles dataset exists but has no rule.
+    rule = owner.config().policy[0]
+    owner.rewrite(policy=(dataclasses.replace(rule, datasets=("watchlist",)),))
+    owner_runtime = NodeRuntime.open(owner.root)
     service = MatchService(
         owner_runtime.config,
         MemoryDataset(OWNER_RECORDS),
@@ -164,21 +123,10 @@ def pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pair]:
     )
     server, port = create_server(owner_runtime.config, owner_runtime.tls, service, port=0)
     server.start()
-    _rewrite(
-        querier,
-        peers=(
-            Peer(
-                "pl-ct",
-                HostPort("127.0.0.1", port),
-                Ed25519Verifier.from_verifier_key(owner.identity_verifier_key),
-            ),
-        ),
-    )
-    querier_runtime = NodeRuntime.open(querier.layout.root)
+    introduce(querier, owner, port)
+    querier_runtime = NodeRuntime.open(querier.root)
     try:
-        yield Pair(
-            owner_runtime, querier_runtime, owner.layout.root, querier.layout.root, server, port
-        )
+        yield Pair(owner_runtime, querier_runtime, owner.root, querier.root, server, port)
     finally:
         server.stop(grace=None).wait()
         querier_runtime.close()
