@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crypto.oprf import Mode, OprfServer, Suite, generate_key_pair
 from node.audit import EntryKind
 from node.checking import PeerResult, Target
 from node.cli import main
@@ -29,14 +28,13 @@ from node.config import (
 )
 from node.envelope import Label, seal_envelope
 from node.localnet import allow, create_local_nodes, introduce
+from node.memory_dataset import MemoryDataset
 from node.runtime import NodeRuntime
 from node.server import create_server
-from node.service import MatchService, PublishedDataset
+from node.service import MatchService
 from proto.blindhit.v1 import common_pb2, match_pb2
 from protocol.check import RequestPurpose
-from protocol.errors import NotPermitted
-from protocol.match_index import DecodedIndex, IndexParameters
-from protocol.match_keys import DEFAULT_PROFILE, derive_keys, oprf_input
+from protocol.match_keys import derive_keys
 
 PASSPHRASE_ENV = "BLINDHIT_TEST_PASSPHRASE"
 OWNER_RECORDS: list[dict[str, object]] = [
@@ -54,42 +52,6 @@ PROBES: list[dict[str, object]] = [
     {"name": "Jean Dupont", "date_of_birth": "1970-05-05"},
 ]
 PURPOSE = RequestPurpose("officer-17", "border-check", "EU-2016/680:Art.8", "FR-2026-0117")
-
-
-class MemoryDataset:
-    """One published epoch of one dataset, in memory."""
-
-    def __init__(self, records: Sequence[dict[str, object]], mode: Mode = Mode.OPRF) -> None:
-        suite = Suite.RISTRETTO255_SHA512
-        self.server = OprfServer(suite, mode, generate_key_pair(suite).private_key)
-        inputs = [
-            oprf_input(DEFAULT_PROFILE, "watchlist", key)
-            for record in records
-            for key in derive_keys(record).keys
-        ]
-        tags = self.server.evaluate_batch(inputs)
-        self.references = {tag[:32] for tag in tags}
-        self.index = DecodedIndex.from_tags(tags, IndexParameters.for_capacity(len(tags)))
-        self.info = PublishedDataset(
-            "watchlist", 1, suite, mode, self.server.public_key, DEFAULT_PROFILE,
-            self.index.digest(),
-        )  # fmt: skip
-
-    def published(self, dataset: str) -> PublishedDataset:
-        if dataset != "watchlist":
-            raise NotPermitted(f"dataset {dataset} is not available")
-        return self.info
-
-    def oprf_server(self, dataset: str) -> OprfServer:
-        return self.server
-
-    def index_payload(self, dataset: str, have_epoch: int) -> tuple[int, bytes]:
-        if have_epoch == self.info.epoch:
-            return self.info.epoch, b""
-        return 0, self.index.encode()
-
-    def resolve_tags(self, dataset: str, tags: Sequence[bytes]) -> list[bytes | None]:
-        return [bytes(tag) if bytes(tag) in self.references else None for tag in tags]
 
 
 @dataclass
@@ -115,7 +77,7 @@ def pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pair]:
     owner_runtime = NodeRuntime.open(owner.root)
     service = MatchService(
         owner_runtime.config,
-        MemoryDataset(OWNER_RECORDS),
+        MemoryDataset("watchlist", OWNER_RECORDS),
         owner_runtime.policy,
         owner_runtime.audit,
         owner_runtime.checkpoints,
