@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/crypto.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/match_index.py
+	$(BIN)/python bench/node.py
 
 proto: $(STAMP)
 	$(BIN)/python proto/generate.py

@@ -61,6 +61,7 @@ def create_local_nodes(
 
     The passphrase of every key is read from the environment variable `passphrase_env`.
     """
+    root.mkdir(parents=True, exist_ok=True)
     ca: DevelopmentCa = create_dev_ca(root / "ca", "Local development CA", _CA_PASSPHRASE)
     made = []
     for node_id, country in nodes:

@@ -6,17 +6,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parents[3]
 
 
-def test_crypto_benchmark_runs() -> None:
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("crypto.py", ("BlindEvaluateBatch (OPRF", "Finalize (VOPRF", "inclusion proof")),
+        ("node.py", ("served BlindEvaluate", "one-person check", "300-person manifest")),
+    ],
+)
+def test_benchmark_runs(script: str, expected: tuple[str, ...]) -> None:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "crypto.py"), "--quick"],
+        [sys.executable, str(ROOT / "bench" / script), "--quick"],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    for expected in ("BlindEvaluateBatch (OPRF", "Finalize (VOPRF", "inclusion proof"):
-        assert expected in result.stdout
+    for line in expected:
+        assert line in result.stdout
