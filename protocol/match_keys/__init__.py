@@ -10,9 +10,9 @@ Typical use::
     for key in result.keys:
         element = oprf_input(result.profile, "watchlist", key)
 
-Modules: `records` (the record model and parsing of plain mappings), `names`, `dates`,
-`identifiers` and `dna` (normalisation), `profile` (versioned keying profiles), `encoding` (the
-OPRF input), `keys` (the vocabulary).
+Modules: `records` (the record model and parsing of plain mappings), `names`, `phonetic`,
+`dates`, `identifiers` and `dna` (normalisation), `profile` (versioned keying profiles),
+`encoding` (the OPRF input), `keys` (the vocabulary).
 """
 
 from protocol.match_keys.encoding import MATCH_KEY_LABEL, oprf_input

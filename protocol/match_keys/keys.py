@@ -35,9 +35,9 @@ class Strength(enum.StrEnum):
 
     `strong`: the same identifier or the same full name with the same full date of birth; a false
     hit needs a data-entry coincidence. `medium`: a plausible identity that an officer must
-    confirm (year of birth only, a reduced name, a consonant skeleton with a full date of birth,
-    one DNA locus left out). `weak`: a lead that many distinct people share (a name alone, a
-    skeleton with a year of birth).
+    confirm (year of birth only, a reduced name, a phonetic reading of the name with a full date
+    of birth, one DNA locus left out). `weak`: a lead that many distinct people share (a name
+    alone, a consonant skeleton with a date of birth).
     """
 
     WEAK = "weak"
@@ -68,6 +68,7 @@ class KeyKind(enum.StrEnum):
     NAME_DOB_SWAP = "name_dob_swap"
     NAME_PART_DOB = "name_part_dob"
     NAME_YOB = "name_yob"
+    PHONETIC_DOB = "phonetic_dob"
     SKELETON_DOB = "skeleton_dob"
     SKELETON_YOB = "skeleton_yob"
     ACCOUNT = "account"

@@ -1,9 +1,9 @@
 """Person names: Unicode clean-up, transliteration, particles, canonical tokens and skeletons.
 
 A name becomes one or two *forms*, each a tuple of canonical Latin tokens in written order (given
-names first) with a consonant *skeleton* per token. Keys use the tokens sorted, so the order in
-which a name was written never matters; the written order is kept only to choose the reduced
-two-token names used for dropped middle names and double surnames.
+names first) with a consonant *skeleton* and *phonetic readings* per token. Keys use the tokens
+sorted, so the order in which a name was written never matters; the written order is kept only to
+choose the reduced two-token names used for dropped middle names and double surnames.
 
 Pipeline, and why each step is there:
 
@@ -26,9 +26,10 @@ Pipeline, and why each step is there:
    press usage, `yuriy`). Latin umlauts are likewise keyed both ways (`Müller` -> `muller` and,
    as in ICAO Doc 9303 Part 3, `mueller`), and so is `ç` before a, o, u (`Fayçal` -> `faysal`,
    as French and Spanish read it, and `faycal`). Serbian and Macedonian Cyrillic use their ICAO
-   values (`Милошевић` -> `milosevic`). Chinese characters give the family syllable and the
-   joined given syllables (`毛泽东` -> `mao zedong`); Hangul gives one token per syllable, as
-   Korean names are usually romanised. Every other script goes through `anyascii`.
+   values (`Милошевић` -> `milosevic`). Greek omicron-upsilon is the vowel `ou`
+   (`Papadopoulou`), as every Greek romanisation writes it. Chinese characters give the family
+   syllable and the joined given syllables (`毛泽东` -> `mao zedong`); Hangul gives one token per
+   syllable, as Korean names are usually romanised. Every other script goes through `anyascii`.
 6. Titles that open a name (`Dr.`, `Sheikh`, `Mullah`, `Hajji`, `الشيخ`, ...) are dropped while
    two other tokens remain: records write them inconsistently.
 7. Particles. Nasab connectors (`bin`, `ibn`, `bint`, `binti`, `ould`, `آل`, and `ben` unless
@@ -37,10 +38,13 @@ Pipeline, and why each step is there:
    European particles (`de`, `del`, `de la`, `van`, `von`, `da`, `dos`, ...) are dropped too,
    except where they are most likely a given name: alone in the given or family names, or first
    in a name of unknown order (`Van Morrison`, `Al Gore`). A name made of particles only is kept.
-   `Abd` and `Abu` are bound to the next name (`Abdul Rahman`, `Abd al-Rahman` and
-   `Abdurrahman` all give `abdrahman`), and the compound suffixes `-uddin` and `-ullah` are
-   split off (`Salahuddin` = `Salah ad-Din`).
-8. Tokens of one letter (initials) are dropped: they are too often omitted or expanded.
+   `Abd` and `Abu` (also `Abul`, `Aboul`, which contract it with the article) are bound to the
+   next name (`Abdul Rahman`, `Abd al-Rahman` and `Abdurrahman` all give `abdrahman`), and the
+   compound suffixes `-uddin` and `-ullah` are split off (`Salahuddin` = `Salah ad-Din`), as is
+   `din` from an `Eddine` written apart (`Nour Eddine` = `Nur al-Din`).
+8. Tokens of one letter (initials) are dropped: they are too often omitted or expanded. An
+   Arabic word of three letters or more is kept even when its transliteration is one letter,
+   because its ayns left nothing behind (`جعجع`, Geagea).
 9. Canonical folding of each token: doubled letters collapse (`Mohammed` = `Mohamed`), and a
    final `h` after a vowel goes (`Fatimah` = `Fatima`; it renders the ta marbuta).
 
@@ -58,8 +62,12 @@ Arabic-script tokens get their skeleton straight from the Arabic letters, and bo
 (`abd` + `hakim`) part by part, so no false digraph (`dh`, `dj`) arises across a joint.
 
 What the skeleton cannot separate, by construction: names that differ only in vowels or inside
-one class (Hassan and Hussein, Said and Zaid, Karim and Karima). That is why skeleton keys carry
-at least a year of birth and are at most medium.
+one class (Hassan and Hussein, Said and Zaid, Karim and Karima). That is why skeleton keys are
+weak. The phonetic readings of `protocol.match_keys.phonetic` keep what Arabic script and the
+usual Latin spellings agree on about vowels and the few consonant classes they keep apart; they
+are worked out from the same tokens before folding (`Kareem` keeps its long `ee`), from the
+Arabic letters for Arabic-script tokens, part by part for bound compounds, and for Hangul from
+the older romanisations that passports keep as well as the Revised one.
 """
 
 from __future__ import annotations
@@ -78,6 +86,14 @@ from anyascii import anyascii
 
 from protocol.errors import InputError
 from protocol.match_keys.keys import WarningCode
+from protocol.match_keys.phonetic import (
+    ALLAH_READINGS,
+    arabic_readings,
+    compound_readings,
+    hangul_readings,
+    latin_readings,
+    nearest_combinations,
+)
 
 __all__ = [
     "NameForm",
@@ -89,6 +105,7 @@ __all__ = [
 MAX_NAME_CHARS = 256
 MAX_NAME_TOKENS = 16
 _MAX_ALTERNATIVES = 4
+_MAX_PHONETIC_VALUES = 16
 
 # Characters removed before anything else: format controls (zero-width joiners, the Persian
 # half-space U+200C, bidirectional marks, the byte-order mark) and Arabic tatweel, short vowels,
@@ -196,7 +213,8 @@ _ABD_PREFIXES = frozenset(
         "abdil", "abdir",
     }
 )
-_ABU_PREFIXES = frozenset({"abu", "abou", "abo"})
+# `Abul` and `Aboul` contract `Abu` with the article (Abu l-Kalam, أبو الغيط: Aboul Gheit).
+_ABU_PREFIXES = frozenset({"abu", "abou", "abo", "abul", "aboul"})
 _ALLAH_FORMS = frozenset({"allah", "ullah", "ulla", "alla", "ollah", "ulah", "ala"})
 _CAMEL_PREFIX = re.compile(
     r"(Al|El|Ul|De|Del|Della|Di|Da|Du|Le|La|Van|Von|Abd|Abdul|Abdel|Abu|Abou|Ibn|Bin)"
@@ -211,8 +229,12 @@ _ARABIC_ARTICLE = "ال"
 
 _SINGLE_ABD = re.compile(r"abd(?:ou|[aeiou])(?:l|(?P<sun>[rsntdz])(?P=sun))?(?P<stem>[a-z]{3,})")
 _DIN_SUFFIX = re.compile(r"(?P<head>[a-z]{3,}?)[aeiou](?:din|dine)")
+# `Eddine` and `Uddin` written apart (`Nour Eddine`): the article, assimilated, and `din`. The
+# doubled d is required, so that given names such as Edin are left alone.
+_ARTICLE_DIN = re.compile(r"[aeiou]ddine?")
 _ULLAH_SUFFIX = re.compile(r"(?P<head>[a-z]{3,}?)[uoa]llah?")
 _DOUBLED = re.compile(r"(.)\1+")
+_GREEK_OU = re.compile("[οό][υύ]")
 _CEDILLA = re.compile("\u00e7(?=[aouàâáãäòóôõöùúûü])")
 _FINAL_H = re.compile(r"(?<=[aeiou])h$")
 
@@ -248,12 +270,14 @@ class NameForm:
     """One canonical form of a name: tokens in written order (given names first) and skeletons.
 
     `given` is how many leading tokens are given names when the input said so (parts or a
-    comma), and None when the order is unknown.
+    comma), and None when the order is unknown. `phonetics` holds each token's phonetic readings
+    (`protocol.match_keys.phonetic`), the most likely first; it is empty for forms built by hand.
     """
 
     tokens: tuple[str, ...]
     skeletons: tuple[tuple[str, ...], ...]
     given: int | None
+    phonetics: tuple[tuple[str, ...], ...] = ()
 
     def sorted_tokens(self) -> str:
         """Return the tokens sorted and space-separated: the name part of name keys."""
@@ -273,6 +297,29 @@ class NameForm:
             return ()
         values: list[str] = []
         for combination in itertools.islice(itertools.product(*options), _MAX_ALTERNATIVES):
+            value = " ".join(sorted(combination))
+            if value not in values:
+                values.append(value)
+        return tuple(values)
+
+    def phonetic_keys(self, indexes: Sequence[int] | None = None) -> tuple[str, ...]:
+        """Return the sorted phonetic readings of the tokens at `indexes` (all by default).
+
+        As for skeletons, at least two tokens with a reading are needed. Combinations are taken
+        in order of how far they stray from the first reading of each token, so that one
+        alternative of every token is tried before two alternatives together, and at most
+        `_MAX_PHONETIC_VALUES` are kept. Tokens are combined in sorted order, so that the order
+        in which the name was written cannot change which combinations the cap keeps.
+        """
+        if not self.phonetics:
+            return ()
+        chosen = range(len(self.tokens)) if indexes is None else indexes
+        ordered = sorted(chosen, key=lambda i: (self.tokens[i], self.phonetics[i]))
+        options = [self.phonetics[i] for i in ordered if self.phonetics[i]]
+        if len(options) < 2:
+            return ()
+        values: list[str] = []
+        for combination in nearest_combinations(options, _MAX_PHONETIC_VALUES):
             value = " ".join(sorted(combination))
             if value not in values:
                 values.append(value)
@@ -326,6 +373,8 @@ class _Token:
     # For a bound compound such as `abd` + `hakim`, the parts, so that the skeleton does not
     # read a false digraph (`dh`, `dj`) across the joint.
     parts: tuple[str, ...] = ()
+    # Phonetic readings fixed in advance, for tokens that stand for a fixed word (Allah).
+    readings: tuple[str, ...] = ()
 
 
 def latin_skeleton(token: str) -> tuple[str, ...]:
@@ -454,6 +503,8 @@ def _fold_confusables(piece: str) -> tuple[str, bool]:
 
 def _latin_text(piece: str, mode: _Mode) -> str:
     """Transliterate a non-Arabic piece to lowercase ASCII letters."""
+    # Greek omicron-upsilon is the vowel u (Papadopoulou); letter by letter it would be `oy`.
+    piece = _GREEK_OU.sub("ou", piece)
     if mode is _Mode.ICAO:
         south = any(ch in _SOUTH_SLAVIC_LETTERS for ch in piece)
         table = _CYRILLIC_ICAO_SOUTH_SLAVIC if south else _CYRILLIC_ICAO
@@ -493,7 +544,11 @@ def _piece_tokens(piece: str, role: _Role, mode: _Mode, *, hyphen_next: bool) ->
             parts = [syllables[0].lower(), "".join(syllables[1:]).lower()]
             return [_Token(part, arabic=False, role=role) for part in parts]
     if scripts == {"HANGUL"}:
-        return [_Token(_latin_text(ch, mode), arabic=False, role=role) for ch in piece]
+        syllables = [_latin_text(ch, mode) for ch in piece]
+        return [
+            _Token(text, arabic=False, role=role, readings=hangul_readings(text))
+            for text in syllables
+        ]
     match = _CAMEL_PREFIX.match(piece)
     if match and piece[match.end() :].lower() != piece[match.end() :]:
         head, rest = piece[: match.end()], piece[match.end() :]
@@ -599,7 +654,8 @@ def _bind_prefixes(tokens: list[_Token]) -> list[_Token]:
         binds_arabic = token.text == _ARABIC_ABD or token.text in _ARABIC_ABU
         if following is not None and token.arabic and following.arabic and binds_arabic:
             prefix = _ARABIC_ABD if token.text == _ARABIC_ABD else "أبو"
-            out.append(_Token(prefix + following.text, arabic=True, role=token.role))
+            parts = (prefix, following.text)
+            out.append(_Token(prefix + following.text, arabic=True, role=token.role, parts=parts))
             index += 2
             continue
         if following is not None and not token.arabic and not following.arabic:
@@ -633,7 +689,7 @@ def _split_compounds(tokens: list[_Token]) -> list[_Token]:
             continue
         text = token.text
         if text in _ALLAH_FORMS:
-            out.append(_Token("ula", arabic=False, role=token.role))
+            out.append(_Token("ula", arabic=False, role=token.role, readings=ALLAH_READINGS))
             continue
         if match := _SINGLE_ABD.fullmatch(text):
             stem = match.group("stem")
@@ -643,10 +699,13 @@ def _split_compounds(tokens: list[_Token]) -> list[_Token]:
             continue
         if not text.startswith("abd") and (match := _ULLAH_SUFFIX.fullmatch(text)):
             out.append(_Token(match.group("head"), arabic=False, role=token.role))
-            out.append(_Token("ula", arabic=False, role=token.role))
+            out.append(_Token("ula", arabic=False, role=token.role, readings=ALLAH_READINGS))
             continue
         if match := _DIN_SUFFIX.fullmatch(_DOUBLED.sub(r"\1", text)):
             out.append(_Token(match.group("head"), arabic=False, role=token.role))
+            out.append(_Token("din", arabic=False, role=token.role))
+            continue
+        if _ARTICLE_DIN.fullmatch(text):
             out.append(_Token("din", arabic=False, role=token.role))
             continue
         out.append(token)
@@ -664,7 +723,7 @@ def _build_form(
     if not tokens:
         # A name made of particles only (a Chinese `Bin`, a lone `Ben`) is kept as written.
         tokens = raw
-    finished: list[tuple[str, tuple[str, ...], _Role]] = []
+    finished: list[tuple[str, tuple[str, ...], tuple[str, ...], _Role]] = []
     for token in tokens:
         if token.arabic:
             latin = _fold(_arabic_to_latin(token.text))
@@ -676,19 +735,32 @@ def _build_form(
         else:
             latin = _fold(token.text)
             skeleton = latin_skeleton(latin)
-        if len(latin) >= 2:
-            finished.append((latin, skeleton, token.role))
+        # One Latin letter is an initial, except where it comes from a longer Arabic word whose
+        # ayns left no letter behind (جعجع, Geagea): that word is a name.
+        if len(latin) >= 2 or (token.arabic and latin and len(token.text) >= 3):
+            finished.append((latin, skeleton, _token_readings(token), token.role))
     if not finished:
         return None
     given_count: int | None = None
-    roles = [role for _, _, role in finished]
+    roles = [role for _, _, _, role in finished]
     if _Role.GIVEN in roles and _Role.FAMILY in roles:
         given_count = roles.count(_Role.GIVEN)
     return NameForm(
-        tokens=tuple(latin for latin, _, _ in finished),
-        skeletons=tuple(skeleton for _, skeleton, _ in finished),
+        tokens=tuple(latin for latin, _, _, _ in finished),
+        skeletons=tuple(skeleton for _, skeleton, _, _ in finished),
         given=given_count,
+        phonetics=tuple(readings for _, _, readings, _ in finished),
     )
+
+
+def _token_readings(token: _Token) -> tuple[str, ...]:
+    """Return the phonetic readings of a finished token (see `protocol.match_keys.phonetic`)."""
+    if token.readings:
+        return token.readings
+    if token.parts:
+        prefix, stem = token.parts
+        return compound_readings(prefix, stem, arabic=token.arabic)
+    return arabic_readings(token.text) if token.arabic else latin_readings(token.text)
 
 
 def _clean(text: str) -> str:

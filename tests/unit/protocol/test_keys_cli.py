@@ -19,9 +19,9 @@ def test_keys_from_argument(capsys: pytest.CaptureFixture[str]) -> None:
     assert output["warnings"] == []
     kinds = {entry["kind"] for entry in output["keys"]}
     assert {"name_dob", "name_yob", "skeleton_dob", "skeleton_yob"} <= kinds
-    assert {"kind": "skeleton_dob", "strength": "medium", "value": "ltn sm|1957-03-10"} in (
-        output["keys"]
-    )
+    keys = output["keys"]
+    assert {"kind": "skeleton_dob", "strength": "weak", "value": "ltn sm|1957-03-10"} in keys
+    assert {"kind": "phonetic_dob", "strength": "medium", "value": "ltn usme|1957-03-10"} in keys
 
 
 def test_keys_from_stdin_with_profile_and_dataset(

@@ -10,6 +10,13 @@ import pytest
 from protocol.errors import InputError
 from protocol.match_keys.keys import WarningCode
 from protocol.match_keys.names import NameForm, latin_skeleton, normalise_name
+from protocol.match_keys.phonetic import (
+    arabic_readings,
+    compound_readings,
+    hangul_readings,
+    latin_readings,
+    nearest_combinations,
+)
 
 
 def _tokens(full: str) -> set[str]:
@@ -18,6 +25,10 @@ def _tokens(full: str) -> set[str]:
 
 def _skeletons(full: str) -> set[str]:
     return {value for form in normalise_name(full=full).forms for value in form.skeleton_keys()}
+
+
+def _phonetics(full: str) -> set[str]:
+    return {value for form in normalise_name(full=full).forms for value in form.phonetic_keys()}
 
 
 def _codes(full: str) -> set[WarningCode]:
@@ -180,3 +191,135 @@ def test_overlong_name_is_refused() -> None:
         normalise_name(full="a" * 300)
     with pytest.raises(InputError, match=r"tokens"):
         normalise_name(full=" ".join(f"name{chr(97 + i)}x" for i in range(20)))
+
+
+@pytest.mark.parametrize(
+    ("token", "readings"),
+    [
+        ("hassan", ("hsn",)),
+        ("hussein", ("hsin",)),
+        ("kareem", ("krim",)),
+        ("karima", ("krime",)),
+        ("gamal", ("jml",)),
+        ("mohamed", ("mhmt", "mhmit")),
+        ("mahmoud", ("mhmut",)),
+        ("khaled", ("jlt", "jlit")),
+        ("yusuf", ("ausuf", "ausf")),
+        ("nour", ("nr",)),
+        ("fatimah", ("ftime",)),
+        ("salah", ("sle",)),
+        ("amine", ("amin",)),
+    ],
+)
+def test_latin_readings(token: str, readings: tuple[str, ...]) -> None:
+    assert latin_readings(token) == readings
+
+
+@pytest.mark.parametrize(
+    ("token", "readings"),
+    [
+        ("حسين", ("hsin",)),
+        ("خالد", ("jlt", "jlit")),
+        ("فاطمة", ("ftme", "ftime")),
+        ("علي", ("aly", "uly")),
+        # Egyptian spelling writes a final i as a dotless ya.
+        ("حجازى", ("hjze", "hjzy")),
+        # The final waw of Amr is silent.
+        ("عمرو", ("amr", "amro")),
+        # Urdu do-chashmi he after a consonant marks aspiration.
+        ("بھٹو", ("bto",)),
+    ],
+)
+def test_arabic_readings(token: str, readings: tuple[str, ...]) -> None:
+    assert arabic_readings(token) == readings
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Hassan", "Hussein"),
+        ("Hassan", "Hassanein"),
+        ("Said", "Zaid"),
+        ("Said", "Saad"),
+        ("Karim", "Karima"),
+        ("Amin", "Amina"),
+        ("Amine", "Amina"),
+        ("Jamal", "Jamil"),
+        ("Jamal", "Kamal"),
+        ("Omar", "Amr"),
+        ("Hamid", "Ahmed"),
+        ("Mohamed", "Mahmoud"),
+        ("Mohamed", "Mahmud"),
+        ("Ali", "Alawi"),
+        ("Hisham", "Hashim"),
+        ("Roberto", "Roberta"),
+        ("حسن", "Hussein"),
+        ("كريمة", "Karim"),
+    ],
+)
+def test_near_names_have_no_reading_in_common(first: str, second: str) -> None:
+    assert not _phonetics(f"{first} Haddad") & _phonetics(f"{second} Haddad")
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Hussein", "Husain"),
+        ("Hussein", "Husayn"),
+        ("حسين", "Hossein"),
+        ("Said", "Saeed"),
+        ("سعيد", "Saïd"),
+        ("Karim", "Kareem"),
+        ("كريمة", "Karimah"),
+        ("Mohammed", "Muhammad"),
+        ("محمد", "Mehmet"),
+        ("Mahmoud", "Mahmud"),
+        ("محمود", "Mahmood"),
+        ("Khaled", "Khalid"),
+        ("خالد", "Jalid"),
+        ("Youssef", "Yusuf"),
+        ("يوسف", "Yousef"),
+        ("Gamal", "Jamal"),
+        ("Nour", "Noor"),
+        ("Amin", "Amine"),
+        ("فاطمة", "Fatemeh"),
+        ("Ali", "Aly"),
+        ("Kadhim", "Kazem"),
+        ("القذافي", "Gaddafi"),
+        ("Sergey", "Sergueï"),
+        ("Dmitry", "Dmitrii"),
+    ],
+)
+def test_spellings_of_one_name_share_a_reading(first: str, second: str) -> None:
+    assert _phonetics(f"{first} Haddad") & _phonetics(f"{second} Haddad")
+
+
+def test_compounds_read_part_by_part_with_fixed_prefixes() -> None:
+    assert compound_readings("abd", "aziz", arabic=False) == ("abtaziz",)
+    assert "abtaziz" in compound_readings("عبد", "عزيز", arabic=True)
+    assert _phonetics("Abdelaziz Bouteflika") & _phonetics("عبد العزيز بوتفليقة")
+    assert _phonetics("Abou Bakr Baghdadi") & _phonetics("Aboubacar Baghdadi")
+
+
+def test_hangul_reads_as_the_older_romanisations_too() -> None:
+    assert "kim" in hangul_readings("gim")
+    assert "un" in hangul_readings("eun")
+    assert _phonetics("김정은") & _phonetics("Kim Jong-un")
+
+
+def test_normalisation_gaps_closed_with_the_phonetic_key() -> None:
+    assert _tokens("Παπαδοπούλου Ρεγγίνα") == {"papadopoulou regina"}
+    assert _tokens("Nour Eddine Bouzid") == _tokens("Noureddine Bouzid")
+    assert _tokens("Ahmed Aboul Gheit") == {"abugheit ahmed"}
+    # The ayns of جعجع leave one Latin letter, but the word is a name, not an initial.
+    assert len(normalise_name(full="سمير جعجع").forms[0].tokens) == 2
+
+
+def test_nearest_combinations_depart_from_the_first_choices_one_at_a_time() -> None:
+    combinations = list(nearest_combinations([("a", "b"), ("x", "y", "z")], 4))
+    assert combinations == [("a", "x"), ("a", "y"), ("b", "x"), ("a", "z")]
+
+
+def test_phonetic_keys_do_not_depend_on_written_order() -> None:
+    assert _phonetics("Mohamed Khaled Hussein") == _phonetics("Hussein Mohamed Khaled")
+    assert NameForm(("a", "b"), (), None).phonetic_keys() == ()

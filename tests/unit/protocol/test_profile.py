@@ -32,6 +32,8 @@ def test_every_kind_has_a_strength_in_v1() -> None:
     assert set(PROFILE_V1.strengths) == set(KeyKind)
     assert PROFILE_V1.strength(KeyKind.DOC) is Strength.STRONG
     assert PROFILE_V1.strength(KeyKind.SKELETON_YOB) is Strength.WEAK
+    assert PROFILE_V1.strength(KeyKind.SKELETON_DOB) is Strength.WEAK
+    assert PROFILE_V1.strength(KeyKind.PHONETIC_DOB) is Strength.MEDIUM
     assert get_profile("v1") is PROFILE_V1
     assert "v1" in PROFILES
 
@@ -53,8 +55,62 @@ def test_issue_example_arabic_and_latin_meet_at_medium() -> None:
     arabic = {"name": "أسامة بن لادن", "date_of_birth": "1957-03-10"}
     latin = {"name": "BIN LADEN, Usama", "date_of_birth": "10/03/1957"}
     shared = _shared(arabic, latin)
-    assert {key.kind for key in shared} == {KeyKind.SKELETON_DOB, KeyKind.SKELETON_YOB}
-    assert max(key.strength.rank for key in shared) == Strength.MEDIUM.rank
+    assert {key.kind for key in shared} == {
+        KeyKind.PHONETIC_DOB,
+        KeyKind.SKELETON_DOB,
+        KeyKind.SKELETON_YOB,
+    }
+    medium = {key.kind for key in shared if key.strength is Strength.MEDIUM}
+    assert medium == {KeyKind.PHONETIC_DOB}
+
+
+def _strongest(first: str, second: str) -> Strength | None:
+    shared = _shared(
+        {"name": first, "date_of_birth": "1980-03-04"},
+        {"name": second, "date_of_birth": "1980-03-04"},
+    )
+    return max((key.strength for key in shared), key=lambda s: s.rank, default=None)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Hassan Ali", "Hussein Ali"),
+        ("Hassan Ali", "Hassanein Ali"),
+        ("Said Khalil", "Zaid Khalil"),
+        ("Said Khalil", "Saad Khalil"),
+        ("Karim Benali", "Karima Benali"),
+        ("Amin Haddad", "Amina Haddad"),
+        ("Jamal Nasser", "Jamil Nasser"),
+        ("Jamal Nasser", "Kamal Nasser"),
+        ("Omar Farouk", "Amr Farouk"),
+        ("Hamid Rahimi", "Ahmed Rahimi"),
+        ("Mohamed Ali", "Mahmoud Ali"),
+        ("Mohamed Ali", "Mohamed Alawi"),
+        ("Roberto Gomez", "Roberta Gomez"),
+        ("حسن علي", "Hussein Ali"),
+        ("سعد خليل", "Said Khalil"),
+    ],
+)
+def test_near_names_born_the_same_day_share_only_weak_keys(first: str, second: str) -> None:
+    assert _strongest(first, second) is Strength.WEAK
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Mohammed Ali Hassan", "Muhammad Ali Hasan"),
+        ("Hussein Mahmoud", "Husain Mahmud"),
+        ("Youssef Hamed", "Yusuf Hamid"),
+        ("Khaled Saeed", "Khalid Said"),
+        ("Jalid Said", "خالد سعيد"),
+        ("Fatemeh Karimi", "Fatima Karimi"),
+        ("Amr Moussa", "عمرو موسى"),
+        ("Kim Jong-un", "김정은"),
+    ],
+)
+def test_spellings_of_one_name_meet_at_medium(first: str, second: str) -> None:
+    assert _strongest(first, second) is Strength.MEDIUM
 
 
 def test_same_written_name_and_date_share_a_strong_key() -> None:

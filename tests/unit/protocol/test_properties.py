@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocol.errors import InputError
-from protocol.match_keys import KeyingResult, derive_keys
+from protocol.match_keys import KeyingResult, KeyKind, derive_keys
+from protocol.match_keys.phonetic import arabic_readings, latin_readings
 
 _WORDS = [
     "Usama", "Osama", "bin", "Ladin", "Laden", "Mohammed", "Muhammad", "Abdul", "Rahman",
@@ -22,6 +23,13 @@ _WORDS = [
     "Юрий", "Милошевић", "Αλέξης", "Τσίπρας", "Sheikh", "Dr.", "Ivаnov",
 ]  # fmt: skip
 _LETTERS = string.ascii_letters + "áéíóúñçäöüøłšžćđßàèìòùâêîôûãõ"
+# Given and family names that are no particle, title or prefix anywhere in a name.
+_PLAIN_NAMES = [
+    "Hassan", "Hussein", "Karima", "Youssef", "Mohamed", "Jamal", "Aicha", "Omar", "Fatemeh",
+    "Mahmoud", "Khaled", "Saeed", "Ivanova", "Petrov", "García", "حسين", "محمد", "خالد", "فاطمة",
+]  # fmt: skip
+# The characters a phonetic reading is made of: consonant classes, then vowel and final marks.
+_READING_ALPHABET = frozenset("btszjkhrxflmnv" + "aiu" + "eyo")
 
 token = st.one_of(st.sampled_from(_WORDS), st.text(alphabet=_LETTERS, min_size=2, max_size=9))
 name = st.lists(token, min_size=1, max_size=5).map(" ".join)
@@ -118,3 +126,42 @@ def test_arbitrary_text_never_crashes(text: str) -> None:
             assert named.startswith((field, "record")), named
         else:
             assert all(key.value.isascii() for key in result.keys)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=14))
+def test_latin_readings_are_few_distinct_and_made_of_classes_and_marks(text: str) -> None:
+    readings = latin_readings(text)
+    assert readings == latin_readings(text)
+    assert len(readings) == len(set(readings)) <= 8
+    for reading in readings:
+        assert reading
+        assert set(reading) <= _READING_ALPHABET
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ابتثجحخدذرزسشصضطظعغفقكلمنهويءأإآةىئؤپچژگکی", min_size=1, max_size=10))
+def test_arabic_readings_are_few_distinct_and_made_of_classes_and_marks(text: str) -> None:
+    readings = arabic_readings(text)
+    assert len(readings) == len(set(readings)) <= 8
+    for reading in readings:
+        assert set(reading) <= _READING_ALPHABET
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.sampled_from(_PLAIN_NAMES), min_size=2, max_size=4, unique=True),
+    st.randoms(use_true_random=False),
+)
+def test_phonetic_keys_do_not_depend_on_token_order(names: list[str], rng: random.Random) -> None:
+    shuffled = list(names)
+    rng.shuffle(shuffled)
+
+    def whole_name_keys(order: list[str]) -> set[str]:
+        keys = derive_keys({"name": " ".join(order), "date_of_birth": "1970-05-06"}).keys
+        values = {key.value for key in keys if key.kind is KeyKind.PHONETIC_DOB}
+        # The whole name gives the values that hold every token; reduced pairs follow the order.
+        longest = max(len(value.split()) for value in values)
+        return {value for value in values if len(value.split()) == longest}
+
+    assert whole_name_keys(names) == whole_name_keys(shuffled)

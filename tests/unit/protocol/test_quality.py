@@ -6,17 +6,21 @@ with a category each:
 - same person: transliterations across Arabic, Persian/Urdu, Cyrillic, Greek, Chinese and Korean
   scripts; Latin spelling variants; order, case, diacritics and parts; dropped middle names and
   double surnames; particles; titles; partial, placeholder and swapped dates. Pairs flagged
-  `holdout` were written after the first tuning round of the normalisation rules, as a check on
-  over-fitting; the rules were then corrected where those pairs exposed general gaps (titles,
-  `ç`, compound joints, the given-name + father's-name short form).
-- different people, in the floor: common names with birth dates in other years
-  (`common_name_other_dob`), same birth date with other names (`same_dob_other_name`), and same
-  birth date with one name token in common (`same_dob_shared_token`).
-- different people, reported apart: namesakes born in the same year (`namesake_same_year`), who
-  share `name_yob` by design (medium: a year is often all a record knows), and names that differ
-  only in vowels or in letters a transliteration merges (`near_name_same_dob`: Hassan and
-  Hussein born the same day), which the consonant skeleton cannot tell apart. Both are printed;
-  for them the test asserts only that no strong key is shared.
+  `holdout` were written after a tuning round, as a check on over-fitting (see the data set's
+  notes for which round). The rules were corrected where those pairs exposed general gaps
+  (titles, `ç`, compound joints, the given-name + father's-name short form; later `Aboul`, Greek
+  `ou`, Arabic words whose ayns leave one Latin letter), never to fit a single pair.
+- different people, held to the ceiling: common names with birth dates in other years
+  (`common_name_other_dob`), same birth date with other names (`same_dob_other_name`), same
+  birth date with one name token in common (`same_dob_shared_token`), and names that differ only
+  in vowels, a feminine ending or letters that one consonant class holds, born the same day
+  (`near_name_same_dob`: Hassan and Hussein, Said, Zaid and Saad, Karim and Karima, Jamal and
+  Kamal, twins Ivan and Ivana). These are the look-alike distinct people of the issue.
+- different people, reported apart: namesakes, with the same full name, born in the same year
+  (`namesake_same_year`). DESIGN §4 makes name + year of birth a medium key, because a year is
+  often all that a record knows, so such a pair shares `name_yob` by design: telling these two
+  people apart is exactly what the officer who confirms a medium hit is for. They are printed,
+  and the test asserts only that they share no strong key.
 
 Run with `-s` to see the report.
 """
@@ -32,9 +36,9 @@ from protocol.match_keys import Strength, derive_keys
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "match_keys_eval.jsonl"
 FLOOR_DIFFERENT = frozenset(
-    {"common_name_other_dob", "same_dob_other_name", "same_dob_shared_token"}
+    {"common_name_other_dob", "same_dob_other_name", "same_dob_shared_token", "near_name_same_dob"}
 )
-REPORTED_APART = frozenset({"namesake_same_year", "near_name_same_dob"})
+REPORTED_APART = frozenset({"namesake_same_year"})
 CROSS_SCRIPT = frozenset(
     {
         "cross_script_arabic",
@@ -103,6 +107,7 @@ def test_evaluation_set_has_the_required_shape() -> None:
     assert sum(1 for o in same if o.category in CROSS_SCRIPT) >= 40
     categories = {o.category for o in outcomes if o.label == "different"}
     assert categories >= FLOOR_DIFFERENT | REPORTED_APART
+    assert sum(1 for o in outcomes if o.category == "near_name_same_dob") >= 30
 
 
 def test_quality_of_profile_v1() -> None:
@@ -132,7 +137,8 @@ def test_quality_of_profile_v1() -> None:
     print(f"  recall of same-person pairs at any strength: {recall_any:.1%}")
     print(
         f"  distinct-person pairs sharing a >= medium key: {false_medium:.1%} "
-        f"({len(floor_different)} pairs in {', '.join(sorted(FLOOR_DIFFERENT))})"
+        f"({len(floor_different)} pairs in {', '.join(sorted(FLOOR_DIFFERENT))}; "
+        f"{', '.join(sorted(REPORTED_APART))} reported apart)"
     )
 
     assert recall_medium >= RECALL_MEDIUM_FLOOR
