@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from crypto.errors import BlindhitError
-from node.commands import audit, check, demo, dev_ca, init, keys
+from node.commands import audit, check, dataset, demo, dev_ca, import_records, init, keys
 
 __all__ = ["EXIT_ERROR", "main"]
 
@@ -23,7 +23,16 @@ __all__ = ["EXIT_ERROR", "main"]
 # outcome (for example hit / no hit).
 EXIT_ERROR = 2
 
-_COMMANDS: tuple[ModuleType, ...] = (init, dev_ca, check, demo, keys, audit)
+_COMMANDS: tuple[ModuleType, ...] = (
+    init,
+    dev_ca,
+    import_records,
+    dataset,
+    check,
+    demo,
+    keys,
+    audit,
+)
 
 Handler = Callable[[argparse.Namespace], int]
 
