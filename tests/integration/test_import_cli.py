@@ -7,6 +7,7 @@ SIGKILL, then checks that the previous epoch is intact and that the next import 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -22,9 +23,12 @@ import pytest
 from node.audit.entries import EntryKind
 from node.audit.store import AuditLog
 from node.cli import main
-from node.config import HostPort, KeySettings
-from node.datasets import EpochWriter
+from node.commands.import_records import Progress
+from node.config import Dataset, HostPort, KeySettings
+from node.datasets import DatasetStore, EpochWriter
 from node.directory import init_node_directory
+from node.importer import load_mapping, open_source, parse_mapping
+from node.index_build import ImportOptions, import_records
 from protocol.errors import StorageError
 from protocol.match_index import size_bucket
 
@@ -340,6 +344,7 @@ def test_an_exception_before_commit_changes_nothing(
 CHILD = """
 import sys, time
 from node.cli import main
+from node.commands.import_records import Progress
 from node.datasets import EpochWriter
 
 original = EpochWriter.insert_epoch
@@ -390,3 +395,73 @@ def test_sigkill_inside_the_transaction_leaves_the_previous_epoch(
     # The database is not left locked, and the next import publishes epoch 2.
     assert import_file(node, data) == 0
     assert "epoch 2 published: added 2" in capsys.readouterr().out
+
+
+def test_an_epoch_left_unlogged_by_a_crash_is_logged_by_the_next_command(
+    node: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Commit an epoch without logging it, as a crash between the commit and the audit append
+    # would leave it.
+    mapping = load_mapping(tmp_path / "map.toml")
+    source = open_source(write(tmp_path / "a.csv", csv_text(PEOPLE[:2])), mapping)
+    with DatasetStore(node / "node.db") as store:
+        import_records(
+            store,
+            Dataset("persons", pad_to_bucket=True),
+            source,
+            node_id="fr-ct",
+            passphrase=PASSPHRASE.encode(),
+            options=ImportOptions(workers=1),
+        )
+        assert [e.epoch for e in store.unlogged_epochs()] == [1]
+    assert import_file(node, write(tmp_path / "b.csv", csv_text(PEOPLE[2:]))) == 0
+    with AuditLog(node / "node.db", read_only=True) as audit:
+        epochs = [audit.entry(i).epoch for i in range(audit.size)]
+    assert epochs == [1, 2]
+    with DatasetStore(node / "node.db") as store:
+        assert store.unlogged_epochs() == []
+
+
+def test_listing_declared_datasets_and_warnings(
+    node: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("dataset", "list", "--node", node, "--json") == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["name"], row["declared"], row["records"], row["epoch"]) == (
+        "persons",
+        True,
+        0,
+        None,
+    )
+    assert run("dataset", "show", "persons", "--node", node) == 2
+    assert "has no data: import records into it first" in capsys.readouterr().err
+    placeholder = [["W-0010", "Ana Lopez", "1900-01-01", "", "", "", "", "", "", ""]]
+    assert import_file(node, write(tmp_path / "w.csv", csv_text(placeholder)), "--warnings") == 0
+    captured = capsys.readouterr()
+    assert "data-quality warnings" in captured.out
+    assert f"{tmp_path / 'w.csv'}:2: DOB (date_of_birth): " in captured.err
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_draws_on_a_terminal_only(tmp_path: Path) -> None:
+    source = open_source(
+        write(tmp_path / "a.csv", csv_text(PEOPLE)), parse_mapping(MAPPING, Path("m.toml"))
+    )
+    terminal = FakeTerminal()
+    progress = Progress(terminal, "importing a.csv", source.size)
+    assert len(list(progress.track(source, source))) == len(PEOPLE)
+    progress.phase("writing")
+    progress.close()
+    shown = terminal.getvalue()
+    assert "importing a.csv [" in shown
+    assert "100% writing" in shown
+    assert shown.endswith("\n")
+    quiet = io.StringIO()
+    silent = Progress(quiet, "importing", source.size)
+    list(silent.track(source, source))
+    silent.close()
+    assert quiet.getvalue() == ""

@@ -80,6 +80,7 @@ def insert(writer: EpochWriter, number: int) -> None:
             published=index,
             real_count=index.count,
             encoded=index.encode(),
+            digest=index.digest(),
             delta=None,
             keyframe=True,
             dummies=frozenset(),
@@ -262,3 +263,21 @@ def test_deleted_records_are_overwritten_in_the_file(tmp_path: Path) -> None:
     connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     connection.close()
     assert secret.encode() not in path.read_bytes()
+
+
+def test_a_bulk_load_rebuilds_the_index_of_tags_by_record(
+    store: DatasetStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("node.datasets._BULK_TAGS", 2)
+    records = {f"R{i}": [(tag(i + 1), "name"), (tag(i + 100), "doc")] for i in range(4)}
+    stage_and_write(store, records, expected=None, create=True)
+    stage_and_write(store, {"R0": [(tag(500), "name")]}, expected=1, deletions=("R1",))
+    assert store.lookup_tags("people", [tag(500), tag(1), tag(2)]) == [
+        (TagOwner("R0", "name"),),
+        (),
+        (),
+    ]
+    connection = sqlite3.connect(tmp_path / "node.db")
+    indexes = [row[0] for row in connection.execute("SELECT name FROM sqlite_master")]
+    connection.close()
+    assert "ds_tags_by_record" in indexes

@@ -393,11 +393,12 @@ def test_a_fingerprint_shared_by_two_tags_survives_the_removal_of_one(store: Dat
             staging.add_tags((rid, tag, "name") for rid, tag in tags.items())
             _write_epoch(
                 store,
+                staging,
                 "persons",
                 expected_epoch=number - 1,
                 key_version=1,
                 pad=False,
-                full=False,
+                replace_all=False,
                 created=T0,
                 prepare=lambda writer: None,
             )
@@ -425,6 +426,7 @@ def test_rotation_replaces_every_tag_and_logs_it(store: DatasetStore, tmp_path: 
     assert (epoch.epoch, epoch.key_version, epoch.keyframe) == (2, 2, True)
     keys = store.keys("persons")
     assert [(k.version, k.retired_at is not None) for k in keys] == [(1, True), (2, False)]
+    assert keys[0].sealed_private_key == b"", "a retired private key is erased"
     assert not old_tags & set(store.index("persons"))
     assert not old_dummies & store.dummies("persons"), "dummies are drawn afresh"
     assert published_real(store) == reference_real_index(store)
