@@ -15,7 +15,17 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from crypto.errors import BlindhitError
-from node.commands import audit, check, dataset, demo, dev_ca, import_records, init, keys
+from node.commands import (
+    audit,
+    check,
+    dataset,
+    demo,
+    dev_ca,
+    import_records,
+    init,
+    keys,
+    serve,
+)
 
 __all__ = ["EXIT_ERROR", "main"]
 
@@ -28,6 +38,7 @@ _COMMANDS: tuple[ModuleType, ...] = (
     dev_ca,
     import_records,
     dataset,
+    serve,
     check,
     demo,
     keys,

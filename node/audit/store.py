@@ -29,8 +29,12 @@ and an index returned by `append` is always durable: a crash loses only entries 
 still waiting, and because entries and nodes commit in the same transaction the tree is never
 half written. Readers use their own connections and see the last committed tree.
 
-One process writes a log at a time; a second writer process would fail on the primary keys
-rather than corrupt the log. Any number of processes may read.
+Several processes may append to one log: a node serves peers while its operators run `check`
+or `import` beside it. The writer takes SQLite's write lock (`BEGIN IMMEDIATE`) before it
+numbers a batch, reads the log's size inside that transaction, and when another process appended
+since its last batch it reloads the right edge of the tree (O(log n) rows) first, so indexes
+never collide and the tree stays one. `size` is then what this process last saw committed, which
+is always a prefix of the log. Any number of processes may read.
 """
 
 from __future__ import annotations
@@ -409,6 +413,44 @@ class AuditLog:
         self, connection: sqlite3.Connection, batch: list[_Submission]
     ) -> tuple[list[int], int, dict[int, tuple[int, bytes]]]:
         """Insert the batch's entries and completed nodes and commit; return the new state."""
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                # The write lock is held from here: no other process can append until COMMIT.
+                # If one appended since our last batch (a `check` or an `import` beside a
+                # serving node), start from its tree, not from ours.
+                size = int(
+                    connection.execute(
+                        "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries"
+                    ).fetchone()[0]
+                )
+                if size != self._size:
+                    self._size, self._edge = size, self._load_edge(size)
+                firsts, entry_rows, node_rows, index, edge = self._rows(batch)
+                connection.executemany(
+                    "INSERT INTO audit_entries (idx, body) VALUES (?, ?)", entry_rows
+                )
+                connection.executemany(
+                    "INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)", node_rows
+                )
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot append to the audit log: {exc}") from exc
+        return firsts, index, edge
+
+    def _rows(
+        self, batch: list[_Submission]
+    ) -> tuple[
+        list[int],
+        list[tuple[int, bytes]],
+        list[tuple[int, int, bytes]],
+        int,
+        dict[int, tuple[int, bytes]],
+    ]:
+        """The rows that append `batch` to the tree of `self._size` leaves, and the new edge."""
         edge = dict(self._edge)
 
         def fetch_edge(ids: Sequence[NodeId]) -> list[bytes]:
@@ -435,22 +477,7 @@ class AuditLog:
                     node_rows.append((level, node_index, value))
                     edge[level] = (node_index, value)
                 index += 1
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                connection.executemany(
-                    "INSERT INTO audit_entries (idx, body) VALUES (?, ?)", entry_rows
-                )
-                connection.executemany(
-                    "INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)", node_rows
-                )
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot append to the audit log: {exc}") from exc
-        return firsts, index, edge
+        return firsts, entry_rows, node_rows, index, edge
 
     # -----------------------------------------------------------------------------------------
     # Reading.

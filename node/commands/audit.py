@@ -31,6 +31,7 @@ from node.audit.export import export_log
 from node.audit.receipts import ConsistencyProof, Receipt, issue_receipt, parse_receipts
 from node.audit.store import AuditLog
 from node.audit.verify import verify_export
+from node.commands.options import non_negative, positive
 from node.keys import load_private_key, load_verifier, read_passphrase
 from protocol.errors import InputError
 
@@ -75,9 +76,9 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
     _add_database(prove)
     _add_signing(prove)
     target = prove.add_mutually_exclusive_group(required=True)
-    target.add_argument("--index", type=_non_negative, help="entry to prove included")
+    target.add_argument("--index", type=non_negative, help="entry to prove included")
     target.add_argument(
-        "--from-size", type=_positive, help="earlier tree size to prove consistency from"
+        "--from-size", type=positive, help="earlier tree size to prove consistency from"
     )
     prove.add_argument("--out", type=Path, help="write to this file instead of standard output")
     prove.set_defaults(handler=_prove)
@@ -103,7 +104,7 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
     )
     export.add_argument(
         "--since-size",
-        type=_positive,
+        type=positive,
         action="append",
         default=[],
         help="add a consistency proof from this earlier tree size (repeatable)",
@@ -149,19 +150,6 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
     )
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.set_defaults(handler=_verify)
-
-
-def _positive(text: str) -> int:
-    value = _non_negative(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("expected a positive integer")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return int(text)
 
 
 def _add_database(parser: argparse.ArgumentParser) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from node.checking import PeerResult, Target
+from node.commands.options import add_node_argument
 from node.config import QueryMode
 from node.runtime import NodeRuntime
 from protocol.check import RequestPurpose
@@ -47,12 +48,12 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
         description=(
             "Check a person or a manifest against peers' datasets. The peers never see the "
             "probes. Exit 0 no hit, 1 hit, 3 incomplete (a peer did not answer), 2 error. "
-            "Example: blindhit check node/ --dataset watchlist --name 'Usama bin Ladin' "
+            "Example: blindhit check --node fr-node --dataset watchlist --name 'Usama bin Ladin' "
             "--dob 1957-03-10 --officer of-17 --purpose border-check "
             "--legal-basis EU-2016/680:Art.8 --case FR-2026-17"
         ),
     )
-    parser.add_argument("node_dir", type=Path, metavar="NODE_DIR", help="this node's directory")
+    add_node_argument(parser)
     probe = parser.add_argument_group("probe (one person, or --manifest)")
     probe.add_argument("--person", metavar="JSON", help="one person as a JSON object")
     probe.add_argument("--name", help="full name, in any script")
@@ -134,7 +135,7 @@ def _manifest(path: Path) -> tuple[list[str], list[dict[str, object]]]:
 def _run(args: argparse.Namespace) -> int:
     labels, probes = _probes(args)
     purpose = RequestPurpose(args.officer, args.purpose, args.legal_basis, args.case)
-    with NodeRuntime.open(args.node_dir) as node:
+    with NodeRuntime.open(args.node) as node:
         peers = args.peer or [peer.id for peer in node.config.peers]
         targets = [Target(peer, args.dataset) for peer in peers]
         results = node.querier().check(probes, targets, purpose, QueryMode(args.mode))

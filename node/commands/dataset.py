@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from node.audit.store import AuditLog
-from node.commands.import_records import add_node_argument, add_workers_argument
+from node.commands.options import add_node_argument, add_workers_argument
 from node.config import NodeConfig
 from node.datasets import DatasetStore, EpochInfo, format_time
 from node.directory import NodeLayout, load_node_config

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Final, TextIO, TypeVar
 
 from node.audit.store import AuditLog
+from node.commands.options import add_node_argument, add_workers_argument
 from node.datasets import DatasetStore
 from node.directory import NodeLayout, load_node_config
 from node.importer import RecordSource, load_mapping, open_source
@@ -80,37 +81,6 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(handler=_run)
-
-
-def add_node_argument(parser: argparse.ArgumentParser) -> None:
-    """The `--node DIR` option shared by the dataset verbs."""
-    parser.add_argument(
-        "--node",
-        type=Path,
-        default=Path(),
-        metavar="DIR",
-        help="node directory holding node.toml (default: the current directory)",
-    )
-
-
-def add_workers_argument(parser: argparse.ArgumentParser) -> None:
-    """The `--workers N` option of the verbs that evaluate keys."""
-    parser.add_argument(
-        "--workers",
-        type=_positive,
-        metavar="N",
-        help="processes that evaluate keys (default: all cores)",
-    )
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 class Progress:

@@ -164,8 +164,9 @@ def test_check_command_reports_and_exits_by_outcome(
     pair: Pair, capsys: pytest.CaptureFixture[str]
 ) -> None:
     common = [
-        "check", str(pair.querier_dir), "--dataset", "watchlist", "--officer", "officer-17",
-        "--purpose", "border-check", "--legal-basis", "EU-2016/680:Art.8", "--case", "FR-1",
+        "check", "--node", str(pair.querier_dir), "--dataset", "watchlist",
+        "--officer", "officer-17", "--purpose", "border-check",
+        "--legal-basis", "EU-2016/680:Art.8", "--case", "FR-1",
     ]  # fmt: skip
     hit = main([*common, "--name", "Usama bin Ladin", "--dob", "1957-03-10", "--json"])
     report = json.loads(capsys.readouterr().out)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -17,6 +19,7 @@ from node.audit.entries import AuditEntry, Decision, EntryKind, digest_request, 
 from node.audit.store import AuditLog, _node_query
 from protocol.errors import InputError, StorageError
 
+REPOSITORY = Path(__file__).resolve().parents[3]
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
 
@@ -139,6 +142,44 @@ def test_reopening_continues_the_same_tree(tmp_path: Path) -> None:
     with AuditLog(path, read_only=True) as log:
         assert log.size == 100
         assert log.root_hash() == merkle.root_from_leaf_hashes(leaf_hashes(100))
+
+
+def test_several_processes_append_to_one_tree(tmp_path: Path) -> None:
+    # A serving node and a `check` or `import` run beside it each hold a writer on one log.
+    path = tmp_path / "node.db"
+    script = (
+        "import sys\n"
+        "from node.audit.store import AuditLog\n"
+        "from node.audit.entries import AuditEntry, EntryKind\n"
+        "from datetime import UTC, datetime\n"
+        "with AuditLog(sys.argv[1]) as log:\n"
+        "    for n in range(120):\n"
+        "        log.append(AuditEntry(kind=EntryKind.KEY_ROTATED, time=datetime.now(UTC),\n"
+        "                              node='fr-dcpj', dataset=f'd{sys.argv[2]}-{n}',\n"
+        "                              key_fingerprint=bytes(32)))\n\n"
+    )
+    with AuditLog(path) as log:
+        log.append(check_entry_number(0))
+        children = [
+            subprocess.Popen([sys.executable, "-c", script, str(path), str(number)], cwd=REPOSITORY)
+            for number in range(2)
+        ]
+        mine = [log.append(check_entry_number(i)) for i in range(1, 121)]
+        assert all(child.wait(timeout=120) == 0 for child in children)
+        assert mine == sorted(mine)
+        later = log.append(check_entry_number(121))
+        assert later == 361
+        bodies = [log.entry_bytes(i) for i in range(362)]
+        assert log.root_hash(362) == merkle.root_from_leaf_hashes(
+            [merkle.leaf_hash(body) for body in bodies]
+        )
+    with AuditLog(path, read_only=True) as reopened:
+        assert reopened.size == 362
+        for size in (1, 100, 257, 362):
+            proof = reopened.inclusion_proof(size - 1, size)
+            merkle.verify_inclusion(
+                merkle.leaf_hash(bodies[size - 1]), size - 1, size, proof, reopened.root_hash(size)
+            )
 
 
 def test_concurrent_appenders_share_commits(log: AuditLog) -> None:
