@@ -81,6 +81,7 @@ class StoredDatasets:
         self._passphrase = passphrase
         self._store = _StoreThread(config.node.database)
         self._lock = threading.Lock()
+        self._published: dict[str, PublishedDataset] = {}
         self._servers: dict[tuple[str, int], OprfServer] = {}
         self._full: dict[str, tuple[int, bytes]] = {}
         self._deltas: dict[tuple[str, int, int], bytes | None] = {}
@@ -98,12 +99,16 @@ class StoredDatasets:
 
     def published(self, dataset: str) -> PublishedDataset:
         epoch = self._epoch(dataset)
+        with self._lock:
+            cached = self._published.get(dataset)
+        if cached is not None and cached.epoch == epoch.epoch:
+            return cached
         info, key = self._store.run(
             lambda store: (store.dataset(dataset), _key(store, dataset, epoch.key_version))
         )
         if info is None:
             raise NotPermitted(f"dataset {dataset} is not available")
-        return PublishedDataset(
+        published = PublishedDataset(
             name=dataset,
             epoch=epoch.epoch,
             suite=info.suite,
@@ -112,6 +117,9 @@ class StoredDatasets:
             keying_profile=info.profile,
             index_digest=epoch.index_digest,
         )
+        with self._lock:
+            self._published[dataset] = published
+        return published
 
     def oprf_server(self, dataset: str) -> OprfServer:
         epoch = self._epoch(dataset)

@@ -88,8 +88,13 @@ class Server:
 
     def stop(self) -> str:
         if self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # in case a test left it stopped
             self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=30)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         return self.log.read_text(encoding="utf-8")
 
 
@@ -220,10 +225,11 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
     manifest = write_csv(
         root / "manifest.csv", fields, [[p[f] for f in fields] for p in passengers]
     )
+    made = Federation(root, owner, querier, people, manifest, passengers, server)
     try:
-        yield Federation(root, owner, querier, people, manifest, passengers, server)
+        yield made
     finally:
-        server.stop()
+        made.server.stop()  # the one running now: the kill test starts a second
 
 
 def check_manifest(federation: Federation, *extra: str) -> tuple[int, dict[str, Any]]:
