@@ -31,6 +31,7 @@ from node.audit.entries import digest_request
 from node.audit.receipts import Receipt, verify_receipt
 from node.client import PeerClient, PeerRefused, PeerUnavailable
 from node.config import NodeConfig, Peer, QueryMode
+from node.disclosures import DisclosureStore, StoredHit
 from node.peer_cache import CachedIndex, PeerIndexCache
 from node.pki import TlsCredentials
 from protocol.check import DatasetDescriptor, ProbeOutcome, QuerierCheck, RequestPurpose
@@ -72,8 +73,10 @@ class Querier:
         tls: TlsCredentials,
         audit: AuditLog,
         cache: PeerIndexCache,
+        hits: DisclosureStore | None = None,
     ) -> None:
         self._config = config
+        self._hits = hits
         self._identity = identity
         self._tls = tls
         self._audit = audit
@@ -87,6 +90,10 @@ class Querier:
             clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             client.close()
+
+    def client(self, peer: Peer) -> PeerClient:
+        """The open channel to `peer` (for disclosure requests, which reuse it)."""
+        return self._client(peer)
 
     def _client(self, peer: Peer) -> PeerClient:
         with self._clients_lock:
@@ -132,13 +139,14 @@ class Querier:
         start = time.perf_counter()
         try:
             client = self._client(peer)
-            outcomes, receipt, epoch = self._attempt(client, dataset, probes, purpose, mode)
+            outcomes, receipt, epoch, entry = self._attempt(client, dataset, probes, purpose, mode)
         except PeerUnavailable as error:
             return PeerResult(peer.id, dataset, "unreachable", str(error), seconds=_since(start))
         except PeerRefused as error:
             return PeerResult(peer.id, dataset, "refused", str(error), seconds=_since(start))
         except (PeerError, CryptoError) as error:
             return PeerResult(peer.id, dataset, "failed", str(error), seconds=_since(start))
+        self._remember_hits(peer.id, dataset, outcomes, entry, purpose)
         hits = sum(outcome.hit for outcome in outcomes)
         return PeerResult(
             peer.id, dataset, "answered", f"{hits} of {len(outcomes)} probes hit",
@@ -178,7 +186,7 @@ class Querier:
         probes: Sequence[Mapping[str, object]],
         purpose: RequestPurpose,
         mode: QueryMode,
-    ) -> tuple[list[ProbeOutcome], str, int]:
+    ) -> tuple[list[ProbeOutcome], str, int, int]:
         for attempt in range(2):
             cached = self._sync(client, dataset, purpose, refresh=attempt > 0)
             descriptor = DatasetDescriptor(
@@ -203,10 +211,12 @@ class Querier:
                 raise
             check.finalize(response.evaluated_elements, response.proof)
             receipt = self._verified_receipt(client.peer, response.receipt.tlog_proof, sent)
+            entry = response.receipt.entry_index
             if mode is QueryMode.OWNER_MATCH:
                 tags = check.tags(OWNER_MATCH_TAG_BYTES)
                 matched, _, sent = client.owner_match(dataset, cached.epoch, tags, purpose)
                 receipt = self._verified_receipt(client.peer, matched.receipt.tlog_proof, sent)
+                entry = matched.receipt.entry_index
                 outcomes = check.outcomes_from_owner_match(
                     list(matched.hits), list(matched.match_references)
                 )
@@ -214,8 +224,28 @@ class Querier:
                 outcomes = check.outcomes_from_index(cached.index)
             hit_keys = sum(len(outcome.hits) for outcome in outcomes)
             self._log_sent(client.peer.id, dataset, len(elements), purpose, sent, hit_keys)
-            return outcomes, receipt, cached.epoch
+            return outcomes, receipt, cached.epoch, entry
         raise PeerError(f"peer {client.peer.id} kept answering that the epoch is stale")
+
+    def _remember_hits(
+        self,
+        peer: str,
+        dataset: str,
+        outcomes: Sequence[ProbeOutcome],
+        entry: int,
+        purpose: RequestPurpose,
+    ) -> None:
+        """Keep each hit's match reference with the owner's entry of the check (for disclosure)."""
+        if self._hits is None:
+            return
+        now = datetime.now(UTC)
+        found = [
+            StoredHit(peer, dataset, hit.match_reference, entry, now, purpose.case_reference)
+            for outcome in outcomes
+            for hit in outcome.hits
+        ]
+        if found:
+            self._hits.add_hits(found)
 
     def _verified_receipt(self, peer: Peer, text: str, sent: bytes) -> str:
         """Check the owner's receipt proves it logged exactly the request we sent."""

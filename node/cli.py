@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from crypto.errors import BlindhitError
+from federation import commands as federation
 from node.commands import (
     audit,
     check,
@@ -24,6 +25,7 @@ from node.commands import (
     import_records,
     init,
     keys,
+    requests,
     serve,
 )
 
@@ -40,9 +42,11 @@ _COMMANDS: tuple[ModuleType, ...] = (
     dataset,
     serve,
     check,
+    requests,
     demo,
     keys,
     audit,
+    federation,
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -22,7 +22,7 @@ from google.protobuf.message import DecodeError
 from node.config import Limits, Peer
 from node.envelope import Label, open_envelope, seal_envelope
 from node.pki import TlsCredentials
-from proto.blindhit.v1 import common_pb2, match_pb2
+from proto.blindhit.v1 import common_pb2, disclosure_pb2, match_pb2
 from protocol.check import RequestPurpose
 from protocol.errors import PeerError
 
@@ -89,6 +89,16 @@ class PeerClient:
         )
         self._owner_match = self._channel.unary_unary(
             "/blindhit.v1.Match/OwnerMatch",
+            request_serializer=serialize,
+            response_deserializer=common_pb2.SignedEnvelope.FromString,
+        )
+        self._request_disclosure = self._channel.unary_unary(
+            "/blindhit.v1.Disclosure/RequestDisclosure",
+            request_serializer=serialize,
+            response_deserializer=common_pb2.SignedEnvelope.FromString,
+        )
+        self._fetch_release = self._channel.unary_unary(
+            "/blindhit.v1.Disclosure/FetchRelease",
             request_serializer=serialize,
             response_deserializer=common_pb2.SignedEnvelope.FromString,
         )
@@ -204,8 +214,49 @@ class PeerClient:
         _check_echo(response.request_id, request.context.request_id, self.peer.id)
         return response, signed, envelope.body
 
+    def request_disclosure(
+        self, request: disclosure_pb2.DisclosureRequest
+    ) -> tuple[disclosure_pb2.DisclosureAck, SignedAnswer, bytes]:
+        """File a disclosure request (its context already set); return the owner's signed ack."""
+        envelope = self._sealed(Label.DISCLOSURE_REQUEST, request.SerializeToString())
+        try:
+            answer = self._request_disclosure(envelope, timeout=self._limits.deadline_seconds)
+        except grpc.RpcError as error:
+            raise self._failure(error) from None
+        signed = self._open_answer(Label.DISCLOSURE_ACK, answer)
+        ack = _decode_answer(disclosure_pb2.DisclosureAck, signed.body, self.peer.id)
+        _check_echo(ack.request_id, request.context.request_id, self.peer.id)
+        return ack, signed, envelope.body
 
-_Answer = TypeVar("_Answer", match_pb2.BlindEvaluateResponse, match_pb2.OwnerMatchResponse)
+    def fetch_release(
+        self, request_id: bytes, purpose: RequestPurpose
+    ) -> tuple[disclosure_pb2.FetchResponse, SignedAnswer, bytes]:
+        """Ask where disclosure request `request_id` stands; the release comes once approved."""
+        request = disclosure_pb2.FetchRequest(
+            context=self._context(purpose), disclosure_request_id=request_id
+        )
+        envelope = self._sealed(Label.FETCH_REQUEST, request.SerializeToString())
+        try:
+            answer = self._fetch_release(envelope, timeout=self._limits.deadline_seconds)
+        except grpc.RpcError as error:
+            raise self._failure(error) from None
+        signed = self._open_answer(Label.FETCH_RESPONSE, answer)
+        response = _decode_answer(disclosure_pb2.FetchResponse, signed.body, self.peer.id)
+        _check_echo(response.disclosure_request_id, request_id, self.peer.id)
+        return response, signed, envelope.body
+
+    def new_context(self, purpose: RequestPurpose) -> common_pb2.RequestContext:
+        """A fresh request context (new id, now) for a request built by the caller."""
+        return self._context(purpose)
+
+
+_Answer = TypeVar(
+    "_Answer",
+    match_pb2.BlindEvaluateResponse,
+    match_pb2.OwnerMatchResponse,
+    disclosure_pb2.DisclosureAck,
+    disclosure_pb2.FetchResponse,
+)
 
 
 def _decode_answer(message: type[_Answer], body: bytes, peer: str) -> _Answer:

@@ -39,7 +39,20 @@ datasets = ["persons"]
 modes = ["index", "owner-match"]
 max_batch = 1024             # optional, at most limits.max_batch (the default)
 daily_quota = 100000         # elements per UTC day, over all of this rule's datasets
+
+[[disclosure_rules]]         # zero or more: standing approvals, every one logged as automatic
+name = "bka-urgent-identity" # a-z, 0-9, '-'; the audit log names the rule as the decider
+peer = "de-bka"
+datasets = ["persons"]
+fields = ["family_name", "given_names", "date_of_birth"]  # approves requests asking no more
+urgency = ["urgent"]         # optional; default both
+handling = ["H0", "H2"]      # "H3:<text>" for another condition
+expiry_days = 30
+contact = "DCPJ duty officer +33 1 00 00 00 00"
 ```
+
+A dataset may restrict what a disclosure can ever release with `releasable_fields = [...]`
+(default: every record field); a request asking for another field is refused.
 
 Decisions:
 
@@ -68,6 +81,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Final, TypeVar
@@ -75,7 +89,9 @@ from typing import Final, TypeVar
 from crypto.errors import InvalidEncoding
 from crypto.oprf import Mode, Suite
 from crypto.signed_note import Ed25519Verifier
+from node.importer import RECORD_FIELDS
 from node.keys import read_passphrase
+from protocol.disclosure import Handling, StandingRule, Urgency
 from protocol.errors import InputError
 
 __all__ = [
@@ -123,6 +139,8 @@ FINGERPRINT_PREFIX: Final = "sha256:"
 
 # A configuration file is a few kilobytes even with 195 peers; refuse to parse anything huge.
 _MAX_CONFIG_SIZE: Final = 4 * 1024 * 1024
+_RECORD_FIELDS: Final = frozenset(RECORD_FIELDS)
+_RULE_NAME: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,47}")
 # gRPC refuses messages above 2 GiB - 1 whatever the setting.
 _MAX_MESSAGE_BYTES_LIMIT: Final = 2**31 - 1
 _MAX_DEADLINE_SECONDS: Final = 86400.0
@@ -216,6 +234,12 @@ class Dataset:
     mode: Mode = Mode.OPRF
     pad_to_bucket: bool = False
     description: str = ""
+    releasable_fields: tuple[str, ...] | None = None
+    """Record fields a disclosure may ever release; None: every record field."""
+
+    def releases(self, field_name: str) -> bool:
+        """Whether a disclosure from this dataset may ever release `field_name`."""
+        return self.releasable_fields is None or field_name in self.releasable_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +264,7 @@ class NodeConfig:
     peers: tuple[Peer, ...] = ()
     datasets: tuple[Dataset, ...] = ()
     policy: tuple[PolicyRule, ...] = ()
+    disclosure_rules: tuple[StandingRule, ...] = ()
 
     def peer(self, peer_id: str) -> Peer | None:
         """Return the peer with id `peer_id`, or None."""
@@ -665,6 +690,15 @@ def _read_datasets(root: _Table) -> tuple[Dataset, ...]:
         mode_name = entry.string("mode", Mode.OPRF.name)
         pad_to_bucket = entry.boolean("pad_to_bucket", default=False)
         description = entry.string("description", "")
+        releasable: tuple[str, ...] | None = None
+        if "releasable_fields" in entry.key_names():
+            listed = entry.string_list("releasable_fields")
+            for item_path, field_name in listed:
+                if field_name not in _RECORD_FIELDS:
+                    raise InputError(
+                        f"{table.file}: {item_path}: unknown record field {_shown(field_name)}"
+                    )
+            releasable = tuple(field_name for _, field_name in listed)
         entry.close()
         suites = {suite.value.identifier: suite for suite in Suite}
         if suite_name not in suites:
@@ -677,7 +711,9 @@ def _read_datasets(root: _Table) -> tuple[Dataset, ...]:
                 "mode", f"expected one of {', '.join(modes)}, got {_shown(mode_name)}"
             )
         datasets.append(
-            Dataset(name, suites[suite_name], modes[mode_name], pad_to_bucket, description)
+            Dataset(
+                name, suites[suite_name], modes[mode_name], pad_to_bucket, description, releasable
+            )
         )
     return tuple(datasets)
 
@@ -729,6 +765,84 @@ def _read_policy(
     return tuple(rules)
 
 
+def _read_disclosure_rules(
+    root: _Table, peers: Sequence[Peer], datasets: Sequence[Dataset]
+) -> tuple[StandingRule, ...]:
+    peer_ids = {peer.id for peer in peers}
+    by_name = {dataset.name: dataset for dataset in datasets}
+    rules: list[StandingRule] = []
+    names: set[str] = set()
+    for table in root.tables("disclosure_rules"):
+        name = table.string("name")
+        if not _RULE_NAME.fullmatch(name):
+            raise table.error("name", "expected a-z, 0-9 and '-', 1..48 characters")
+        if name in names:
+            raise table.error("name", f"another rule is named {name!r}")
+        names.add(name)
+        peer = table.string("peer")
+        if peer not in peer_ids:
+            raise table.error("peer", f"unknown peer {peer!r} (no [[peers]] entry has this id)")
+        listed = table.string_list("datasets")
+        for item_path, dataset in listed:
+            if dataset not in by_name:
+                raise InputError(
+                    f"{table.file}: {item_path}: unknown dataset {dataset!r} "
+                    "(no [datasets.<name>] table has this name)"
+                )
+        fields = _rule_fields(table, [by_name[d] for _, d in listed])
+        urgencies, handling = _rule_conditions(table)
+        expiry_days = table.integer("expiry_days", minimum=1)
+        contact = table.string("contact")
+        table.close()
+        rules.append(
+            StandingRule(
+                name=name,
+                peer=peer,
+                datasets=tuple(d for _, d in listed),
+                fields=fields,
+                urgencies=tuple(urgencies) or (Urgency.URGENT, Urgency.STANDARD),
+                handling=tuple(handling),
+                expiry=timedelta(days=expiry_days),
+                contact=contact,
+            )
+        )
+    return tuple(rules)
+
+
+def _rule_fields(table: _Table, datasets: Sequence[Dataset]) -> tuple[str, ...]:
+    fields = table.string_list("fields")
+    if not fields:
+        raise table.error("fields", "name at least one field the rule releases")
+    for item_path, field_name in fields:
+        if field_name not in _RECORD_FIELDS:
+            problem = f"unknown record field {_shown(field_name)}"
+            raise InputError(f"{table.file}: {item_path}: {problem}")
+        for dataset in datasets:
+            if not dataset.releases(field_name):
+                raise InputError(
+                    f"{table.file}: {item_path}: dataset {dataset.name} never releases {field_name}"
+                )
+    return tuple(field_name for _, field_name in fields)
+
+
+def _rule_conditions(table: _Table) -> tuple[list[Urgency], list[Handling]]:
+    urgencies: list[Urgency] = []
+    for item_path, text in table.string_list("urgency"):
+        try:
+            urgencies.append(Urgency(text))
+        except ValueError:
+            raise InputError(
+                f"{table.file}: {item_path}: expected 'urgent' or 'standard', got {_shown(text)}"
+            ) from None
+    handling: list[Handling] = []
+    for item_path, text in table.string_list("handling"):
+        try:
+            handling.append(Handling.parse(text))
+        except InputError as error:
+            raise InputError(f"{table.file}: {item_path}: {error}") from None
+    return urgencies, handling
+
+
 def load_config(path: Path) -> NodeConfig:
     """Read and check `node.toml` at `path`; relative paths in it resolve against its directory.
 
@@ -754,14 +868,15 @@ def load_config(path: Path) -> NodeConfig:
     root = _Table(path, "", document)
     # Unknown top-level tables are reported first: a misspelt [[peers]] would otherwise show up
     # as a policy rule naming an unknown peer.
-    root.close(known=("node", "keys", "limits", "peers", "datasets", "policy"))
+    root.close(known=("node", "keys", "limits", "peers", "datasets", "policy", "disclosure_rules"))
     node = _read_node(root, directory)
     keys = _read_keys(root, directory)
     limits = _read_limits(root)
     peers = _read_peers(root, node.id)
     datasets = _read_datasets(root)
     policy = _read_policy(root, peers, datasets, limits)
-    return NodeConfig(directory, node, keys, limits, peers, datasets, policy)
+    rules = _read_disclosure_rules(root, peers, datasets)
+    return NodeConfig(directory, node, keys, limits, peers, datasets, policy, rules)
 
 
 # Writing.
@@ -853,6 +968,8 @@ def render_config(config: NodeConfig) -> str:
             f"pad_to_bucket = {'true' if dataset.pad_to_bucket else 'false'}",
             f"description = {_toml_string(dataset.description)}",
         ]
+        if dataset.releasable_fields is not None:
+            lines.append(f"releasable_fields = {_toml_strings(dataset.releasable_fields)}")
     for rule in config.policy:
         lines += [
             "",
@@ -863,9 +980,26 @@ def render_config(config: NodeConfig) -> str:
             f"max_batch = {rule.max_batch}",
             f"daily_quota = {rule.daily_quota}",
         ]
+    for standing in config.disclosure_rules:
+        lines += [
+            "",
+            "[[disclosure_rules]]",
+            f"name = {_toml_string(standing.name)}",
+            f"peer = {_toml_string(standing.peer)}",
+            f"datasets = {_toml_strings(standing.datasets)}",
+            f"fields = {_toml_strings(standing.fields)}",
+            f"urgency = {_toml_strings(u.value for u in standing.urgencies)}",
+            f"handling = {_toml_strings(_handling_text(h) for h in standing.handling)}",
+            f"expiry_days = {standing.expiry.days}",
+            f"contact = {_toml_string(standing.contact)}",
+        ]
     if not (config.peers or config.datasets or config.policy):
         lines += ["", *_EXAMPLE_SECTIONS]
     return "\n".join(lines) + "\n"
+
+
+def _handling_text(handling: Handling) -> str:
+    return f"{handling.code.value}:{handling.text}" if handling.text else handling.code.value
 
 
 # Written into a fresh configuration so that an operator sees the shape of what comes next.

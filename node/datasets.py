@@ -669,6 +669,18 @@ class DatasetStore:
         metadata: dict[str, str] = json.loads(str(row[0]))
         return metadata
 
+    def record_content(self, name: str, record_id: str) -> dict[str, object] | None:
+        """The stored fields of one record (for a disclosure the owner approved), or None."""
+        row = self._one(
+            "SELECT r.content FROM ds_records r JOIN ds_datasets d ON d.id = r.dataset_id "
+            "WHERE d.name = ? AND r.record_id = ?",
+            (name, record_id),
+        )
+        if row is None:
+            return None
+        content: dict[str, object] = json.loads(str(row[0]))
+        return content
+
     def lookup_tags(self, name: str, prefixes: Sequence[bytes]) -> list[tuple[TagOwner, ...]]:
         """For each prefix (16 to 32 bytes of a tag), the records holding a tag that starts so.
 

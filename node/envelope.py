@@ -35,6 +35,10 @@ class Label(Enum):
     BLIND_EVALUATE_RESPONSE = b"blindhit/v1 Match.BlindEvaluate response"
     OWNER_MATCH_REQUEST = b"blindhit/v1 Match.OwnerMatch request"
     OWNER_MATCH_RESPONSE = b"blindhit/v1 Match.OwnerMatch response"
+    DISCLOSURE_REQUEST = b"blindhit/v1 Disclosure.RequestDisclosure request"
+    DISCLOSURE_ACK = b"blindhit/v1 Disclosure.RequestDisclosure response"
+    FETCH_REQUEST = b"blindhit/v1 Disclosure.FetchRelease request"
+    FETCH_RESPONSE = b"blindhit/v1 Disclosure.FetchRelease response"
 
 
 def _signed_bytes(label: Label, body: bytes) -> bytes:

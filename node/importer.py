@@ -12,9 +12,10 @@ name = "FULL_NAME"
 date_of_birth = "DOB"
 document_number = "PASSPORT_NO"
 document_issuing_country = "PASSPORT_COUNTRY"
-[metadata]                # stored with the record, never sent to a peer
-person_status = "STATUS"
+[metadata]                # stored with the record; only an approved disclosure releases
+person_status = "STATUS"  # person_status, notice_type and warning_markers
 notice_type = "NOTICE"
+warning_markers = "WARNINGS"
 owner_reference = "FILE_REF"
 handling_code = "HCODE"
 ```
@@ -90,8 +91,12 @@ RECORD_FIELDS: Final = (
 the metadata (`owner_reference`), which never reaches key derivation.
 """
 
-METADATA_FIELDS: Final = ("person_status", "notice_type", "owner_reference", "handling_code")
-"""Record-level metadata an import stores with each record; it never leaves the node."""
+METADATA_FIELDS: Final = (
+    "person_status", "notice_type", "warning_markers", "owner_reference", "handling_code",
+)  # fmt: skip
+"""Record-level metadata an import stores with each record. Only an approved disclosure releases
+any of it (person status, notice type, warning markers; `protocol.disclosure.RELEASED_METADATA`);
+the owner's reference and handling code never leave the node."""
 
 Format = Literal["csv", "jsonl"]
 

@@ -18,6 +18,8 @@ from node.audit import AuditLog, CheckpointIssuer
 from node.checking import Querier
 from node.config import NodeConfig
 from node.directory import NodeLayout, load_node_config, load_tls_credentials
+from node.disclosing import OwnerDesk, QuerierDesk, load_disclosure_key
+from node.disclosures import DisclosureStore
 from node.keys import load_private_key
 from node.peer_cache import PeerIndexCache
 from node.pki import TlsCredentials
@@ -39,6 +41,7 @@ class NodeRuntime:
     checkpoints: CheckpointIssuer
     policy: PolicyEngine
     cache: PeerIndexCache
+    disclosures: DisclosureStore
     _querier: Querier | None = None
 
     @classmethod
@@ -55,21 +58,48 @@ class NodeRuntime:
             checkpoints = CheckpointIssuer(audit, signer)
             policy = PolicyEngine(config, database)
             cache = PeerIndexCache(database)
+            disclosures = DisclosureStore(database)
         except BaseException:
             audit.close()
             raise
-        return cls(config, passphrase, identity, signer, tls, audit, checkpoints, policy, cache)
+        return cls(
+            config,
+            passphrase,
+            identity,
+            signer,
+            tls,
+            audit,
+            checkpoints,
+            policy,
+            cache,
+            disclosures,
+        )
 
     def querier(self) -> Querier:
         """The node as a querier; one per runtime, so channels to peers are reused."""
         if self._querier is None:
-            self._querier = Querier(self.config, self.identity, self.tls, self.audit, self.cache)
+            self._querier = Querier(
+                self.config, self.identity, self.tls, self.audit, self.cache, self.disclosures
+            )
         return self._querier
+
+    def owner_desk(self) -> OwnerDesk:
+        """The owner's side of disclosure (decide, deliver)."""
+        return OwnerDesk(self.config, self.disclosures, self.audit)
+
+    def querier_desk(self) -> QuerierDesk:
+        """The querier's side of disclosure (file, fetch), over this runtime's channels."""
+        key = load_disclosure_key(self.config.directory, self.passphrase)
+        querier = self.querier()
+        return QuerierDesk(
+            self.config, self.disclosures, self.audit, self.identity, key, querier.client
+        )
 
     def close(self) -> None:
         if self._querier is not None:
             self._querier.close()
         self.cache.close()
+        self.disclosures.close()
         self.policy.close()
         self.audit.close()
 

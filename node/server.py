@@ -8,6 +8,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from node.config import NodeConfig
+from node.disclosure_service import DisclosureService
 from node.pki import TlsCredentials
 from node.service import MatchService
 from proto.blindhit.v1 import common_pb2, match_pb2
@@ -27,6 +28,7 @@ def create_server(
     *,
     port: int | None = None,
     workers: int = DEFAULT_WORKERS,
+    disclosure: DisclosureService | None = None,
 ) -> tuple[grpc.Server, int]:
     """Build and bind (not start) the server; return it and the bound port.
 
@@ -42,9 +44,13 @@ def create_server(
         maximum_concurrent_rpcs=workers * 4,
     )
     server.add_generic_rpc_handlers((_match_handlers(match),))
+    if disclosure is not None:
+        server.add_generic_rpc_handlers((_disclosure_handlers(disclosure),))
     health_service = health.HealthServicer()
     health_service.set("", health_pb2.HealthCheckResponse.SERVING)
     health_service.set("blindhit.v1.Match", health_pb2.HealthCheckResponse.SERVING)
+    if disclosure is not None:
+        health_service.set("blindhit.v1.Disclosure", health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_service, server)
     listen = config.node.listen
     chosen = listen.port if port is None else port
@@ -77,3 +83,17 @@ def _match_handlers(match: MatchService) -> grpc.GenericRpcHandler[bytes, object
         ),
     }
     return grpc.method_handlers_generic_handler("blindhit.v1.Match", handlers)
+
+
+def _disclosure_handlers(service: DisclosureService) -> grpc.GenericRpcHandler[bytes, object]:
+    """The Disclosure service, with raw-bytes requests like the Match service."""
+    envelope = common_pb2.SignedEnvelope.SerializeToString
+    handlers = {
+        "RequestDisclosure": grpc.unary_unary_rpc_method_handler(
+            service.RequestDisclosure, response_serializer=envelope
+        ),
+        "FetchRelease": grpc.unary_unary_rpc_method_handler(
+            service.FetchRelease, response_serializer=envelope
+        ),
+    }
+    return grpc.method_handlers_generic_handler("blindhit.v1.Disclosure", handlers)

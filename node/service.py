@@ -56,7 +56,7 @@ from protocol.errors import (
     UnknownPeer,
 )
 
-__all__ = ["DatasetSource", "MatchService", "PublishedDataset"]
+__all__ = ["DatasetSource", "MatchService", "PublishedDataset", "check_context", "rpc"]
 
 _log = logging.getLogger("blindhit.node")
 
@@ -135,13 +135,16 @@ _Request = TypeVar("_Request")
 _Response = TypeVar("_Response")
 
 
-def _rpc(
-    method: Callable[[MatchService, _Request, grpc.ServicerContext], _Response],
-) -> Callable[[MatchService, _Request, grpc.ServicerContext], _Response]:
+_Servicer = TypeVar("_Servicer")
+
+
+def rpc(
+    method: Callable[[_Servicer, _Request, grpc.ServicerContext], _Response],
+) -> Callable[[_Servicer, _Request, grpc.ServicerContext], _Response]:
     """Map domain errors to statuses with a one-line message; never let a request kill us."""
 
     @functools.wraps(method)
-    def wrapper(self: MatchService, request: _Request, context: grpc.ServicerContext) -> _Response:
+    def wrapper(self: _Servicer, request: _Request, context: grpc.ServicerContext) -> _Response:
         try:
             return method(self, request, context)
         except _Refused as refused:
@@ -198,6 +201,26 @@ class MatchService:
 
     # -- steps shared by the RPCs ---------------------------------------------------------------
 
+    def authenticate(self, context: grpc.ServicerContext) -> str:
+        """The peer of the connection, known by its certificate (for the node's other services)."""
+        return self._peer(context)
+
+    def open_request(
+        self, label: Label, raw: bytes, context: grpc.ServicerContext
+    ) -> tuple[str, bytes]:
+        """Steps 1 and 2 for another service: (peer, signed body) of a raw request envelope."""
+        peer = self._peer(context)
+        body = open_envelope(label, _envelope(raw), self._trusted, expected_signer=peer)
+        return peer, body
+
+    def receipt(self, index: int) -> common_pb2.Receipt:
+        """A receipt for entry `index` of this node's audit log."""
+        return self._receipt(index)
+
+    def seal(self, label: Label, body: bytes) -> common_pb2.SignedEnvelope:
+        """Sign an answer as this node."""
+        return self._seal(label, body)
+
     def _peer(self, context: grpc.ServicerContext) -> str:
         """Step 1: the authenticated peer of the connection."""
         auth = context.auth_context()
@@ -236,7 +259,7 @@ class MatchService:
         request_context = decoded.context
         dataset = decoded.dataset
         try:
-            _check_context(request_context, peer)
+            check_context(request_context, peer)
             rule = self._policy.authorize(peer, dataset, mode, count)
             published = self._datasets.published(dataset)
             if decoded.epoch != published.epoch:
@@ -289,7 +312,7 @@ class MatchService:
 
     # -- RPCs --------------------------------------------------------------------------------
 
-    @_rpc
+    @rpc
     def BlindEvaluate(  # noqa: N802 (the name is fixed by the service definition)
         self, raw: bytes, context: grpc.ServicerContext
     ) -> common_pb2.SignedEnvelope:
@@ -327,7 +350,7 @@ class MatchService:
         )
         return self._seal(Label.BLIND_EVALUATE_RESPONSE, answer.SerializeToString())
 
-    @_rpc
+    @rpc
     def OwnerMatch(  # noqa: N802
         self, raw: bytes, context: grpc.ServicerContext
     ) -> common_pb2.SignedEnvelope:
@@ -356,7 +379,7 @@ class MatchService:
         )
         return self._seal(Label.OWNER_MATCH_RESPONSE, answer.SerializeToString())
 
-    @_rpc
+    @rpc
     def SyncIndex(  # noqa: N802
         self, raw: bytes, context: grpc.ServicerContext
     ) -> Iterator[match_pb2.IndexChunk]:
@@ -364,7 +387,7 @@ class MatchService:
         request = _envelope(raw)
         body = open_envelope(Label.INDEX_REQUEST, request, self._trusted, expected_signer=peer)
         decoded = _decode(match_pb2.IndexRequest, body)
-        _check_context(decoded.context, peer)
+        check_context(decoded.context, peer)
         # An index sync reveals no probe; it needs the same rule as index-mode checks.
         self._policy.authorize(peer, decoded.dataset, QueryMode.INDEX, 1)
         published = self._datasets.published(decoded.dataset)
@@ -411,7 +434,7 @@ def _decode(message: type[_Message], body: bytes) -> _Message:
         raise PeerError("the signed request does not decode") from None
 
 
-def _check_context(context: common_pb2.RequestContext, peer: str) -> None:
+def check_context(context: common_pb2.RequestContext, peer: str) -> None:
     if context.querier_node != peer:
         raise PeerError("the request names another querier node than the one connected")
     if len(context.request_id) != 16:

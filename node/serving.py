@@ -35,6 +35,7 @@ from crypto.oprf import OprfServer
 from node.audit import CheckpointTimer
 from node.config import NodeConfig
 from node.datasets import DatasetStore, EpochInfo, StoredKey
+from node.disclosure_service import DisclosureService
 from node.index_build import log_epochs
 from node.runtime import NodeRuntime
 from node.sealing import unseal_private_key
@@ -249,7 +250,12 @@ def _serve(
         match = MatchService(
             config, datasets, runtime.policy, runtime.audit, runtime.checkpoints, runtime.identity
         )
-        server, bound = create_server(config, runtime.tls, match, port=port)
+        desk = runtime.owner_desk()
+        logged = desk.log_pending()
+        if logged:
+            _log.warning("logged %d disclosure decision(s) left unlogged by a crash", logged)
+        disclosure = DisclosureService(config, match, desk, runtime.policy)
+        server, bound = create_server(config, runtime.tls, match, port=port, disclosure=disclosure)
         timer = CheckpointTimer(runtime.checkpoints, checkpoint_interval)
         server.start()
         timer.start()

@@ -14,338 +14,79 @@ checks a 300-passenger manifest with `blindhit check`. Then:
 
 from __future__ import annotations
 
-import csv
 import json
-import os
-import random
-import select
 import signal
-import sqlite3
-import subprocess
-import sys
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
-import pytest
+from typing import TYPE_CHECKING
 
 from node.synthetic import synthetic_people
-from protocol.match_keys import derive_keys
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-VARIABLE = "BLINDHIT_TEST_SERVE_PASSPHRASE"
-PASSPHRASE = "a serve passphrase"
-
-MAPPING = """
-id = "REF"
-[fields]
-given_names = "GIVEN"
-family_name = "FAMILY"
-date_of_birth = "DOB"
-nationality = "NATIONALITY"
-document_type = "DOC_TYPE"
-document_number = "DOC_NO"
-document_issuing_country = "DOC_COUNTRY"
-[metadata]
-person_status = "STATUS"
-notice_type = "NOTICE"
-owner_reference = "FILE_REF"
-"""
-HEADER = ["REF", "GIVEN", "FAMILY", "DOB", "NATIONALITY", "DOC_TYPE", "DOC_NO", "DOC_COUNTRY",
-          "STATUS", "NOTICE", "FILE_REF"]  # fmt: skip
-OWNER_RECORDS = 400
-PLANTED = (3, 57, 120, 233, 391)  # owner records that board the plane
-MANIFEST_SIZE = 300
-PURPOSE = ["--officer", "of-17", "--purpose", "border-check",
-           "--legal-basis", "EU-2016/680:Art.8", "--case", "DE-2026-0042"]  # fmt: skip
-
-
-def blindhit(
-    *argv: object, check: bool = True, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """Run the command line in its own process, as an operator would."""
-    result = subprocess.run(
-        [sys.executable, "-m", "node.cli", *map(str, argv)],
-        cwd=REPOSITORY,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        env={**os.environ, VARIABLE: PASSPHRASE},
-    )
-    if check and result.returncode not in (0, 1):
-        raise AssertionError(f"blindhit {argv[0]} failed: {result.stderr}")
-    return result
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[str]
-    port: int
-    log: Path
-
-    def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)  # in case a test left it stopped
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.log.read_text(encoding="utf-8")
-
-
-def start_server(node: Path, log: Path, port: int = 0) -> Server:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "node.cli", "serve", "--node", str(node), "--port", str(port)],
-        cwd=REPOSITORY,
-        stdout=subprocess.PIPE,
-        stderr=log.open("a", encoding="utf-8"),
-        text=True,
-        env={**os.environ, VARIABLE: PASSPHRASE},
-    )
-    assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], 60)
-    line = process.stdout.readline() if ready else ""
-    if " listening on " not in line:
-        process.kill()
-        process.wait()
-        raise AssertionError(f"serve did not start: {line!r} {log.read_text(encoding='utf-8')}")
-    return Server(process, int(line.rsplit(":", 1)[1]), log)
-
-
-def record_row(person: dict[str, Any], number: int) -> list[str]:
-    return [
-        person["id"], person["given_names"], person["family_name"], person["date_of_birth"],
-        person["nationality"], person["document_type"], person["document_number"],
-        person["document_issuing_country"], "wanted", "red-notice", f"DCPJ/2026/{number:05d}",
-    ]  # fmt: skip
-
-
-def invented_passenger(rng: random.Random, number: int) -> dict[str, str]:
-    """A passenger whose name no list of the owner's generator can produce."""
-
-    def word(length: int) -> str:
-        return "".join(rng.choice("bdfgklmnprstvz") + rng.choice("aeiou") for _ in range(length))
-
-    return {
-        "id": f"PAX-{number:03d}",
-        "name": f"{word(3).title()} {word(4).title()}",
-        "date_of_birth": f"{rng.randint(1940, 2005)}-{rng.randint(1, 12):02d}-"
-        f"{rng.randint(1, 28):02d}",
-        "document_number": f"Q{rng.randint(10**7, 10**8 - 1)}",
-        "document_issuing_country": "NLD",
-    }
-
-
-@dataclass
-class Federation:
-    root: Path
-    owner: Path
-    querier: Path
-    people: list[dict[str, Any]]
-    manifest: Path
-    passengers: list[dict[str, str]]
-    server: Server
-
-
-def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]]) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
-def init_node(root: Path, node_id: str, country: str) -> dict[str, Any]:
-    result = blindhit(
-        "init", root / node_id, "--node-id", node_id, "--country", country,
-        "--listen", "127.0.0.1:0", "--passphrase-env", VARIABLE, "--dev-ca", root / "ca",
-        "--dev-ca-passphrase-env", VARIABLE, "--json",
-    )  # fmt: skip
-    summary: dict[str, Any] = json.loads(result.stdout)
-    return summary
-
-
-def append(config: Path, text: str) -> None:
-    with config.open("a", encoding="utf-8") as handle:
-        handle.write(text)
-
-
-@pytest.fixture(scope="module")
-def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
-    root = tmp_path_factory.mktemp("serve")
-    blindhit("dev-ca", "init", root / "ca", "--name", "Test CA", "--passphrase-env", VARIABLE)
-    owner_info = init_node(root, "fr-ct", "FRA")
-    querier_info = init_node(root, "de-bka", "DEU")
-    owner, querier = root / "fr-ct", root / "de-bka"
-
-    people = list(synthetic_people(OWNER_RECORDS, seed=77, prefix="W"))
-    write_csv(root / "wanted.csv", HEADER, [record_row(p, i) for i, p in enumerate(people)])
-    (root / "wanted.toml").write_text(MAPPING, encoding="utf-8")
-    append(
-        owner / "node.toml",
-        f'\n[datasets.watchlist]\ndescription = "Wanted persons"\n\n'
-        f'[[peers]]\nid = "de-bka"\nendpoint = "127.0.0.1:1"\n'
-        f'identity_key = "{querier_info["identity_key"]}"\n'
-        f'certificate_fingerprint = "{querier_info["certificate_fingerprint"]}"\n\n'
-        f'[[policy]]\npeer = "de-bka"\ndatasets = ["watchlist"]\n'
-        f'modes = ["index", "owner-match"]\ndaily_quota = 100000\n',
-    )
-    imported = blindhit(
-        "import", root / "wanted.csv", "--node", owner, "--dataset", "watchlist",
-        "--mapping", root / "wanted.toml", "--workers", "1",
-    )  # fmt: skip
-    assert imported.returncode == 0, imported.stderr
-
-    server = start_server(owner, root / "fr-ct.log")
-    append(
-        querier / "node.toml",
-        f'\n[[peers]]\nid = "fr-ct"\nendpoint = "127.0.0.1:{server.port}"\n'
-        f'identity_key = "{owner_info["identity_key"]}"\n'
-        f'certificate_fingerprint = "{owner_info["certificate_fingerprint"]}"\n',
-    )
-
-    rng = random.Random(2026)
-    passengers = [invented_passenger(rng, n) for n in range(MANIFEST_SIZE)]
-    for slot, planted in zip((10, 80, 150, 220, 299), PLANTED, strict=True):
-        person = people[planted]
-        # The border sees "FAMILY, Given" in capitals and the passport, as a real manifest would.
-        passengers[slot] = {
-            "id": f"PAX-{slot:03d}",
-            "name": f"{person['family_name'].upper()}, {person['given_names']}",
-            "date_of_birth": person["date_of_birth"],
-            "document_number": person["document_number"],
-            "document_issuing_country": person["document_issuing_country"],
-        }
-    fields = ["id", "name", "date_of_birth", "document_number", "document_issuing_country"]
-    manifest = write_csv(
-        root / "manifest.csv", fields, [[p[f] for f in fields] for p in passengers]
-    )
-    made = Federation(root, owner, querier, people, manifest, passengers, server)
-    try:
-        yield made
-    finally:
-        made.server.stop()  # the one running now: the kill test starts a second
-
-
-def check_manifest(federation: Federation, *extra: str) -> tuple[int, dict[str, Any]]:
-    result = blindhit(
-        "check", "--node", federation.querier, "--dataset", "watchlist",
-        "--manifest", federation.manifest, *PURPOSE, "--json", *extra, check=False,
-    )  # fmt: skip
-    assert result.returncode in (0, 1, 3), result.stderr
-    report: dict[str, Any] = json.loads(result.stdout)
-    return result.returncode, report
-
-
-def hit_probes(report: dict[str, Any]) -> set[str]:
-    return {
-        probe["probe"]
-        for probe in report["probes"]
-        if any(r["status"] == "hit" for r in probe["results"])
-    }
-
-
-PLANTED_IDS = {"PAX-010", "PAX-080", "PAX-150", "PAX-220", "PAX-299"}
+if TYPE_CHECKING:
+    from conftest import Federation  # the fixture's type, from this folder's conftest.py
 
 
 def test_a_manifest_check_finds_exactly_the_planted_passengers(federation: Federation) -> None:
-    status, report = check_manifest(federation)
+    status, report = federation.check_manifest()
     assert status == 1
     assert report["peers"][0]["status"] == "answered"
     assert report["peers"][0]["receipt"].startswith("c2sp.org/tlog-proof")
-    assert hit_probes(report) == PLANTED_IDS
+    assert federation.hits(report) == federation.planted_ids
     for probe in report["probes"]:
-        if probe["probe"] in PLANTED_IDS:
+        if probe["probe"] in federation.planted_ids:
             strengths = {key["strength"] for key in probe["results"][0]["keys"]}
             assert "strong" in strengths  # the passport number matched
 
 
 def test_owner_match_mode_gives_the_same_hits(federation: Federation) -> None:
-    status, report = check_manifest(federation, "--mode", "owner-match")
+    status, report = federation.check_manifest("--mode", "owner-match")
     assert status == 1
-    assert hit_probes(report) == PLANTED_IDS
-
-
-def every_byte(directory: Path) -> bytes:
-    """Every file under `directory`, concatenated (databases with their WAL files)."""
-    return b"".join(p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file())
-
-
-def values_and_keys(records: Sequence[dict[str, Any]]) -> set[bytes]:
-    """Every field value of `records` and every match-key value derived from them."""
-    found: set[bytes] = set()
-    for person in records:
-        record = {k: v for k, v in person.items() if k != "id"}
-        found.update(str(v).encode() for v in record.values())
-        found.update(k.value.encode() for k in derive_keys(record).keys)
-    return {value for value in found if len(value) >= 6}
+    assert federation.hits(report) == federation.planted_ids
 
 
 def test_the_owner_keeps_nothing_of_the_probes(federation: Federation) -> None:
-    check_manifest(federation)
-    misses = [p for p in federation.passengers if p["id"] not in PLANTED_IDS]
-    stored = every_byte(federation.owner) + federation.server.log.read_bytes()
+    federation.check_manifest()
+    misses = [p for p in federation.passengers if p["id"] not in federation.planted_ids]
+    stored = federation.every_byte(federation.owner) + federation.server.log.read_bytes()
     # A passenger born the same day as a wanted person shares that date with the owner's own
     # records; only what the owner could not hold otherwise counts.
-    secrets = values_and_keys(misses) - values_and_keys(federation.people)
+    secrets = federation.values_and_keys(misses) - federation.values_and_keys(federation.people)
     assert len(secrets) > 1000
     assert sorted(s for s in secrets if s in stored) == []
 
 
 def test_the_querier_keeps_nothing_of_the_owners_records(federation: Federation) -> None:
-    check_manifest(federation)
-    stored = every_byte(federation.querier)
-    secrets = values_and_keys(federation.people)
-    secrets.update(f"DCPJ/2026/{number:05d}".encode() for number in range(OWNER_RECORDS))
+    federation.check_manifest()
+    stored = federation.every_byte(federation.querier)
+    secrets = federation.values_and_keys(federation.people)
+    secrets.update(f"DCPJ/2026/{number:05d}".encode() for number in range(federation.owner_records))
     secrets.update(str(person["id"]).encode() for person in federation.people)
     secrets.update([b"red-notice", b"wanted"])
     # What the querier typed into its own manifest is its own, even where the owner holds it.
-    secrets -= values_and_keys(federation.passengers)
+    secrets -= federation.values_and_keys(federation.passengers)
     assert len(secrets) > 1000
     assert sorted(s for s in secrets if s in stored) == []
 
 
 def test_an_import_while_serving_is_picked_up_as_a_delta(federation: Federation) -> None:
-    root = federation.root
     newcomer = next(iter(synthetic_people(1, seed=991, prefix="N")))
-    write_csv(root / "more.csv", HEADER, [record_row(newcomer, 9000)])
-    imported = blindhit(
-        "import", root / "more.csv", "--node", federation.owner, "--dataset", "watchlist",
-        "--mapping", root / "wanted.toml", "--workers", "1",
-    )  # fmt: skip
-    assert imported.returncode == 0, imported.stderr
-    result = blindhit(
+    federation.import_people([federation.record_row(newcomer, 9000)], "more.csv")
+    result = federation.run(
         "check", "--node", federation.querier, "--dataset", "watchlist",
         "--name", f"{newcomer['given_names']} {newcomer['family_name']}",
-        "--dob", newcomer["date_of_birth"], *PURPOSE, "--json", check=False,
+        "--dob", newcomer["date_of_birth"], *federation.purpose, "--json", check=False,
     )  # fmt: skip
     report = json.loads(result.stdout)
     assert result.returncode == 1, report["peers"]
     assert report["peers"][0]["epoch"] == 2
 
 
-def integrity(database: Path) -> str:
-    connection = sqlite3.connect(database)
-    try:
-        return str(connection.execute("PRAGMA integrity_check").fetchone()[0])
-    finally:
-        connection.close()
-
-
 def test_kill_9_of_the_owner_during_a_manifest_check(federation: Federation) -> None:
     server = federation.server
     # Freeze the owner, start the check, then kill the owner while the check waits on it.
     server.process.send_signal(signal.SIGSTOP)
-    check = subprocess.Popen(
-        [sys.executable, "-m", "node.cli", "check", "--node", str(federation.querier),
-         "--dataset", "watchlist", "--manifest", str(federation.manifest), *PURPOSE, "--json"],
-        cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, VARIABLE: PASSPHRASE},
+    check = federation.popen(
+        "check", "--node", federation.querier, "--dataset", "watchlist",
+        "--manifest", federation.manifest, *federation.purpose, "--json",
     )  # fmt: skip
     time.sleep(3)
     server.process.send_signal(signal.SIGKILL)
@@ -354,22 +95,12 @@ def test_kill_9_of_the_owner_during_a_manifest_check(federation: Federation) -> 
     assert check.returncode == 3, err
     report = json.loads(out)
     assert report["peers"][0]["status"] in ("unreachable", "failed")
-    assert integrity(federation.querier / "node.db") == "ok"
-    assert integrity(federation.owner / "node.db") == "ok"
+    assert federation.integrity(federation.querier / "node.db") == "ok"
+    assert federation.integrity(federation.owner / "node.db") == "ok"
 
     # The owner restarts, serves again, and its audit log verifies offline.
-    federation.server = start_server(federation.owner, federation.root / "fr-ct.log", server.port)
-    export = federation.root / "export-after-kill"
-    exported = blindhit(
-        "audit", "export", "--database", federation.owner / "node.db", "--out", export,
-        "--key", federation.owner / "keys" / "identity.pem", "--passphrase-env", VARIABLE,
-    )  # fmt: skip
-    assert exported.returncode == 0, exported.stderr
-    verified = blindhit(
-        "audit", "verify", "--export", export,
-        "--public-key", federation.owner / "keys" / "identity.vkey",
-    )  # fmt: skip
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    status, report = check_manifest(federation)
+    federation.restart_owner()
+    federation.verify_audit_log(federation.owner, "export-after-kill")
+    status, report = federation.check_manifest()
     assert status == 1
-    assert hit_probes(report) == PLANTED_IDS
+    assert federation.hits(report) == federation.planted_ids
