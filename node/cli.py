@@ -25,6 +25,7 @@ from node.commands import (
     import_records,
     init,
     keys,
+    metrics,
     requests,
     serve,
 )
@@ -43,6 +44,7 @@ _COMMANDS: tuple[ModuleType, ...] = (
     serve,
     check,
     requests,
+    metrics,
     demo,
     keys,
     audit,

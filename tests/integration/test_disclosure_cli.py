@@ -241,3 +241,67 @@ def test_an_unknown_peer_is_refused(federation: Federation) -> None:
     finally:
         config.write_text(original, encoding="utf-8")
         federation.restart_owner()
+
+
+def test_a_standing_rule_decides_at_once_and_is_logged_as_automatic(
+    federation: Federation,
+) -> None:
+    reference, person = check_person(federation, 57, "DE-2026-0600")
+    config = federation.owner / "node.toml"
+    original = config.read_text(encoding="utf-8")
+    config.write_text(
+        original + '\n[[disclosure_rules]]\nname = "bka-urgent-identity"\npeer = "de-bka"\n'
+        'datasets = ["watchlist"]\nfields = ["family_name", "given_names", "date_of_birth"]\n'
+        'urgency = ["urgent"]\nhandling = ["H0", "H2"]\nexpiry_days = 7\n'
+        'contact = "DCPJ duty desk"\n',
+        encoding="utf-8",
+    )
+    try:
+        federation.restart_owner()
+        # Asking for more than the rule covers leaves the decision to an officer.
+        wider = json.loads(file_request(federation, reference, "DE-2026-0600").stdout)
+        assert wider["state"] == "pending"
+        again, _ = check_person(federation, 57, "DE-2026-0601")
+        filed = file_request(federation, again, "DE-2026-0601", fields="family_name,date_of_birth")
+        assert json.loads(filed.stdout)["state"] == "approved"
+        answer = json.loads(fetch(federation, json.loads(filed.stdout)["request_id"]).stdout)
+        assert answer["release"]["automatic"] is True
+        assert answer["release"]["decided_by"] == "rule:bka-urgent-identity"
+        assert answer["release"]["records"][0]["fields"]["family_name"] == person["family_name"]
+        decided = [
+            e
+            for e in audit_rows(federation.owner / "node.db")
+            if e["kind"] == "disclosure_decided" and e.get("case_reference") == "DE-2026-0601"
+        ]
+        assert [(e["officer"], e["reason"]) for e in decided] == [
+            ("rule:bka-urgent-identity", "standing_rule")
+        ]
+    finally:
+        config.write_text(original, encoding="utf-8")
+        federation.restart_owner()
+
+
+def test_overdue_requests_show_in_the_list_and_the_metrics(federation: Federation) -> None:
+    reference, _ = check_person(federation, 120, "DE-2026-0700")
+    request_id = json.loads(file_request(federation, reference, "DE-2026-0700").stdout)[
+        "request_id"
+    ]
+    # Nine hours later, as far as the deadline is concerned.
+    connection = sqlite3.connect(federation.owner / "node.db")
+    try:
+        with connection:
+            connection.execute(
+                "UPDATE dr_received SET due_at = ? WHERE request_id = ?",
+                ("2026-01-01T00:00:00.000000+00:00", bytes.fromhex(request_id)),
+            )
+    finally:
+        connection.close()
+    listed = owner(federation, "list", "--overdue", "--json")
+    overdue = json.loads(listed.stdout)["received"]
+    assert [r["request_id"] for r in overdue] == [request_id]
+    assert overdue[0]["overdue"] is True
+    table = owner(federation, "list")
+    assert f"{request_id[:12]}  OVERDUE" in table.stdout
+    metrics = federation.run("metrics", "--node", federation.owner).stdout
+    assert "blindhit_disclosure_overdue 1" in metrics.splitlines()
+    assert 'blindhit_dataset_epoch{dataset="watchlist"}' in metrics
