@@ -1,7 +1,8 @@
 """Cryptographic primitives of blindhit: bytes in, bytes out; no I/O and no project imports.
 
 Modules: `hash_to_curve` (RFC 9380), `groups` (ristretto255 and P-256 prime-order groups),
-`oprf` (RFC 9497), `merkle` (RFC 9162 §2.1), `signed_note` (C2SP signed-note, tlog-checkpoint).
+`oprf` (RFC 9497), `merkle` (RFC 9162 §2.1), `signed_note` (C2SP signed-note, tlog-checkpoint),
+`cosignature` (C2SP tlog-cosignature, the witness's Ed25519 `cosignature/v1`).
 """
 
 from crypto.errors import (

@@ -11,6 +11,10 @@ signed: that checkpoint's size must not exceed the current size, and the stored 
 have that checkpoint's root at that size. A database that was truncated or rewritten underneath
 the node is refused with `StorageError` instead of being signed, so the fork stays visible.
 
+Witnesses (c2sp.org/tlog-cosignature) return the node's checkpoint with their cosignature line
+added; `store_cosigned` checks such a note (the node's own signature, the witness's cosignature,
+the very checkpoint the node stored for that size) and keeps it for exports.
+
 The timer issues a checkpoint every `interval` seconds when the log has grown since the last one;
 it runs on a daemon thread stopped by an event, so `stop()` returns within one interval at most.
 """
@@ -22,8 +26,15 @@ import threading
 from dataclasses import dataclass
 from types import TracebackType
 
+from crypto.cosignature import CosignatureVerifier
 from crypto.errors import CryptoError
-from crypto.signed_note import Checkpoint, Ed25519Signer, open_checkpoint, sign_checkpoint
+from crypto.signed_note import (
+    Checkpoint,
+    Ed25519Signer,
+    open_checkpoint,
+    parse_note,
+    sign_checkpoint,
+)
 from node.audit.store import AuditLog
 from protocol.errors import InputError, StorageError
 
@@ -102,6 +113,30 @@ class CheckpointIssuer:
         if issued.size <= index:
             raise InputError(f"entry {index} is not in the log (size {issued.size})")
         return issued
+
+    def store_cosigned(self, note: str | bytes, witness: CosignatureVerifier) -> int:
+        """Keep a checkpoint note as cosigned by `witness`; return the cosignature's time.
+
+        The note must carry this node's signature and a valid cosignature by `witness`, and its
+        text must be that of the checkpoint stored for its size (a witness cannot hand back a
+        checkpoint the node never signed).
+
+        Raises:
+            InvalidEncoding: the note is malformed.
+            InvalidSignature: the node's signature or the witness's cosignature does not verify.
+            InputError: the node stored no such checkpoint.
+        """
+        text = note.decode("utf-8") if isinstance(note, bytes) else note
+        checkpoint = open_checkpoint(text, self._verifier)
+        timestamp = witness.verify(text)
+        stored = self._log.checkpoint_note(checkpoint.size)
+        if stored is None or parse_note(stored).text != parse_note(text).text:
+            raise InputError(
+                f"the witness {witness.name!r} returned a checkpoint of size {checkpoint.size} "
+                "that this node did not store"
+            )
+        self._log.store_cosigned(checkpoint.size, witness.name, text)
+        return timestamp
 
     def _open(self, size: int, note: str) -> SignedCheckpoint:
         try:

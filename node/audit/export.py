@@ -12,6 +12,16 @@ consistency/<old size>      consistency proofs from earlier sizes an auditor nam
 export.json                 a description for people: origin, size, root, formats
 ```
 
+Witness cosignatures (c2sp.org/tlog-cosignature) are written where that specification puts
+them: as further signature lines of the checkpoint notes themselves. `checkpoint` and each
+`checkpoints/<size>` hold the node's signature line first, then every cosignature line that a
+witness returned for that size (`AuditLog.cosigned_checkpoints`), witnesses in name order. A
+cosigned checkpoint is still a plain checkpoint to any tool that does not know the witness keys
+(signed-note, "Signatures": unknown keys are ignored), so the layout stays a valid tlog-tiles
+log, and the witness's statement stays attached to exactly the text it signed. `export.json`
+lists which witnesses cosigned which sizes, for people; the verifier trusts only the keys the
+auditor brings (`node.audit.verify`).
+
 Tiles (tlog-tiles, "Merkle Tree"): a tile at level `L` holds up to 256 hashes of perfect
 subtrees of height `8 * L`; the hash `i` of tile `N` is `MTH(D[(N*256+i) * 256**L : ...])`,
 which is exactly the stored node `NodeId(8 * L, N * 256 + i)`, so tiles are read straight from
@@ -43,7 +53,7 @@ from pathlib import Path
 from typing import Final
 
 from crypto.errors import CryptoError
-from crypto.signed_note import Checkpoint, parse_note
+from crypto.signed_note import Checkpoint, Note, parse_note
 from node.audit.entries import ENTRY_FORMAT_VERSION, MAX_ENTRY_SIZE
 from node.audit.receipts import ConsistencyProof
 from node.audit.store import AuditLog
@@ -123,6 +133,8 @@ class ExportSummary:
     checkpoint_sizes: tuple[int, ...]
     consistency_from: tuple[int, ...]
     files: int
+    cosigned: tuple[tuple[int, str], ...] = ()
+    """`(size, witness name)` of every cosignature written, by size then witness."""
 
 
 def _chunks(values: Iterable[bytes], width: int) -> Iterator[list[bytes]]:
@@ -164,6 +176,34 @@ def _parse_own_checkpoint(note: str) -> Checkpoint:
         raise StorageError(f"a stored audit checkpoint is malformed: {exc}") from exc
 
 
+def _with_cosignatures(size: int, note: str, cosigned: Sequence[tuple[str, str]]) -> str:
+    """Return the node's checkpoint `note` of `size` with the witnesses' cosignature lines added.
+
+    `cosigned` holds `(witness name, cosigned note)` pairs; each note must be this checkpoint
+    (the same text), and its lines by that witness are copied after the existing ones.
+    """
+    if not cosigned:
+        return note
+    try:
+        merged = parse_note(note)
+        signatures = list(merged.signatures)
+        for witness, cosigned_note in cosigned:
+            parsed = parse_note(cosigned_note)
+            if parsed.text != merged.text:
+                raise StorageError(
+                    f"the stored cosignature of size {size} by {witness!r} is for another "
+                    "checkpoint text"
+                )
+            signatures += [
+                line
+                for line in parsed.signatures
+                if line.key_name == witness and line not in signatures
+            ]
+        return Note(merged.text, tuple(signatures)).to_str()
+    except CryptoError as exc:
+        raise StorageError(f"cannot attach the cosignatures of size {size}: {exc}") from exc
+
+
 def export_log(
     log: AuditLog,
     directory: Path,
@@ -196,6 +236,15 @@ def export_log(
         if not 0 < old_size <= size:
             raise InputError(f"expected an earlier tree size in (0, {size}], got {old_size}")
     history = [(s, note) for s, note in log.checkpoints() if s <= size]
+    cosignatures: dict[int, list[tuple[str, str]]] = {}
+    for cosigned_size, witness, cosigned_note in log.cosigned_checkpoints(size):
+        cosignatures.setdefault(cosigned_size, []).append((witness, cosigned_note))
+    written = tuple(
+        (cosigned_size, witness)
+        for cosigned_size, pairs in sorted(cosignatures.items())
+        if cosigned_size in {size, *(s for s, _ in history)}
+        for witness, _ in pairs
+    )
     try:
         directory.parent.mkdir(parents=True, exist_ok=True)
         temporary = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
@@ -206,9 +255,13 @@ def export_log(
         _write_tiles(log, writer, size)
         for historical_size, _ in history:
             _write_partial_tiles(log, writer, historical_size)
-        writer.write("checkpoint", checkpoint_note.encode("utf-8"))
+        latest = _with_cosignatures(size, checkpoint_note, cosignatures.get(size, []))
+        writer.write("checkpoint", latest.encode("utf-8"))
         for historical_size, note in history:
-            writer.write(f"checkpoints/{historical_size}", note.encode("utf-8"))
+            merged = _with_cosignatures(
+                historical_size, note, cosignatures.get(historical_size, [])
+            )
+            writer.write(f"checkpoints/{historical_size}", merged.encode("utf-8"))
         for old_size in sorted(set(since_sizes)):
             proof = ConsistencyProof(
                 old_size, size, tuple(log.consistency_proof(old_size, size)), checkpoint_note
@@ -224,6 +277,11 @@ def export_log(
             "tiles": "c2sp.org/tlog-tiles",
             "checkpoints": [s for s, _ in history],
             "consistency_from": sorted(set(since_sizes)),
+            "cosignatures": "c2sp.org/tlog-cosignature lines on checkpoint and checkpoints/<size>",
+            "cosigned": {
+                str(cosigned_size): [w for s, w in written if s == cosigned_size]
+                for cosigned_size in sorted({s for s, _ in written})
+            },
         }
         writer.write("export.json", (json.dumps(description, indent=2) + "\n").encode("utf-8"))
         os.rename(temporary, directory)
@@ -239,6 +297,7 @@ def export_log(
         tuple(s for s, _ in history),
         tuple(sorted(set(since_sizes))),
         writer.files,
+        written,
     )
 
 

@@ -11,12 +11,19 @@ Tables (prefixed `audit_` because the log shares the node's database with other 
 - `audit_checkpoints(size INTEGER PRIMARY KEY, note TEXT)`: signed checkpoints
   (c2sp.org/tlog-checkpoint), at most one per tree size; Ed25519 is deterministic, so signing the
   same size twice gives the same note.
+- `audit_cosignatures(size, witness, note, PRIMARY KEY(size, witness))`: checkpoints as the
+  witnesses returned them (c2sp.org/tlog-cosignature: the node's note with the witness's
+  signature line added), so that an export can show them. The first cosigned note per size and
+  witness is kept; its text must be that of the stored checkpoint of the same size. The table is
+  added to older databases on first open (an addition only, so the schema version stays 1), and
+  a read-only reader of a database without it sees no cosignatures.
 - `audit_meta(name, value)`: the schema version and the log's origin, bound on first use so that
   one log is never signed under two names.
 
-Triggers refuse UPDATE and DELETE on entries, nodes and checkpoints: the node's own code cannot
-rewrite history by accident. (Whoever controls the file can drop them; that is what signed
-checkpoints, receipts held by counterparts and `blindhit audit verify` are for.)
+Triggers refuse UPDATE and DELETE on entries, nodes, checkpoints and cosignatures: the node's
+own code cannot rewrite history by accident. (Whoever controls the file can drop them; that is
+what signed checkpoints, witness cosignatures, receipts held by counterparts and `blindhit audit
+verify` are for.)
 
 Durability and group commit. One writer thread owns the only writing connection. Appenders hand
 their encoded entries to a queue and block on a future; the writer takes everything queued (up to
@@ -51,7 +58,9 @@ from types import TracebackType
 from typing import Final
 
 from crypto import merkle
+from crypto.errors import CryptoError
 from crypto.merkle import LeafHash, NodeId, RootHash
+from crypto.signed_note import parse_note
 from node.audit.entries import AuditEntry, decode_entry, encode_entry
 from protocol.errors import InputError, StorageError
 
@@ -82,6 +91,12 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints (
     size INTEGER PRIMARY KEY,
     note TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS audit_cosignatures (
+    size INTEGER NOT NULL,
+    witness TEXT NOT NULL,
+    note TEXT NOT NULL,
+    PRIMARY KEY (size, witness)
+) WITHOUT ROWID;
 CREATE TRIGGER IF NOT EXISTS audit_entries_append_only_update
     BEFORE UPDATE ON audit_entries BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_entries_append_only_delete
@@ -95,6 +110,12 @@ CREATE TRIGGER IF NOT EXISTS audit_checkpoints_append_only_update
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_checkpoints_append_only_delete
     BEFORE DELETE ON audit_checkpoints
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_cosignatures_append_only_update
+    BEFORE UPDATE ON audit_cosignatures
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_cosignatures_append_only_delete
+    BEFORE DELETE ON audit_cosignatures
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
 # How long a connection waits for another one's lock before reporting the database busy.
@@ -670,3 +691,70 @@ class AuditLog:
         except sqlite3.Error as exc:
             raise StorageError(f"cannot read audit checkpoints: {exc}") from exc
         return [(int(size), str(note)) for size, note in rows]
+
+    # -----------------------------------------------------------------------------------------
+    # Witness cosignatures.
+    # -----------------------------------------------------------------------------------------
+
+    def store_cosigned(self, size: int, witness_name: str, note: str) -> None:
+        """Store the checkpoint of `size` as cosigned by the witness `witness_name`.
+
+        The note must be the stored checkpoint of that size with the witness's signature line
+        added; signatures are checked by the caller (`CheckpointIssuer.store_cosigned`) and by
+        auditors. The first note per size and witness is kept.
+
+        Raises:
+            InputError: no checkpoint of that size is stored, the note's text differs from it,
+                or the note carries no line by `witness_name`.
+        """
+        if self._read_only:
+            raise StorageError("the audit log was opened read-only")
+        stored = self.checkpoint_note(size)
+        if stored is None:
+            raise InputError(f"no checkpoint of size {size} is stored to attach a cosignature to")
+        try:
+            cosigned = parse_note(note)
+            own = parse_note(stored)
+        except CryptoError as exc:
+            raise InputError(f"the cosigned checkpoint of size {size} is malformed: {exc}") from exc
+        if cosigned.text != own.text:
+            raise InputError(
+                f"the note cosigned by {witness_name!r} is not this node's checkpoint of size "
+                f"{size}"
+            )
+        if not any(signature.key_name == witness_name for signature in cosigned.signatures):
+            raise InputError(
+                f"the cosigned checkpoint of size {size} has no line by {witness_name!r}"
+            )
+        try:
+            self._reader().execute(
+                "INSERT OR IGNORE INTO audit_cosignatures (size, witness, note) VALUES (?, ?, ?)",
+                (size, witness_name, note),
+            )
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot store a witness cosignature: {exc}") from exc
+
+    def cosigned_checkpoints(self, max_size: int | None = None) -> list[tuple[int, str, str]]:
+        """Return every stored `(size, witness name, cosigned note)`, by size then witness.
+
+        With `max_size`, only sizes up to it.
+        """
+        limit = max_size if max_size is not None else 2**63 - 1
+        try:
+            rows = (
+                self._reader()
+                .execute(
+                    "SELECT size, witness, note FROM audit_cosignatures WHERE size <= ? "
+                    "ORDER BY size, witness",
+                    (limit,),
+                )
+                .fetchall()
+            )
+        except sqlite3.OperationalError as exc:
+            # A database written before the table existed, opened read-only: none stored.
+            if "no such table" in str(exc):
+                return []
+            raise StorageError(f"cannot read witness cosignatures: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot read witness cosignatures: {exc}") from exc
+        return [(int(size), str(witness), str(note)) for size, witness, note in rows]

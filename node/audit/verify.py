@@ -25,6 +25,16 @@ Order of the checks, each recording failures and going on where it can:
    the rebuilt root at its size, RFC 9162 §2.1.4); a consistency proof shipped in the export for
    that size is verified as well.
 
+Witness cosignatures (c2sp.org/tlog-cosignature) are checked with stages 1 and 4, on every
+checkpoint note the log's key verified: each line by a witness key the auditor brought must
+verify (a bad one is a failure, as signed-note says of any known key), lines by other keys are
+ignored. A cosignature says a witness saw this checkpoint as the latest of one linear history,
+so the node could not have shown a different one to that witness: this is the evidence against
+a node that re-signs a forged history with its own key and gives no kept checkpoint or receipt
+a chance to catch it. With `require_witness`, the export's own `checkpoint` must be cosigned by
+at least one of the witnesses given. The report lists the sizes each witness cosigned and the
+time of its latest cosignature.
+
 The report gives entries per kind, per counterpart and per day, the consultation and disclosure
 entries without a legal basis (Directive (EU) 2016/680 Art. 25), and the failures in the order
 found; the first one names the entry index where there is one and says what differs.
@@ -37,10 +47,12 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 from crypto import merkle
+from crypto.cosignature import CosignatureVerifier, verify_cosignatures
 from crypto.errors import BlindhitError, CryptoError
 from crypto.merkle import NodeId
 from crypto.signed_note import Checkpoint, Ed25519Verifier, open_checkpoint
@@ -98,6 +110,11 @@ class VerificationReport:
     without_legal_basis: list[int] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     failure_count: int = 0
+    witness_keys: list[str] = field(default_factory=list)
+    """The witnesses whose cosignatures were checked, as `<name>+<key ID>`."""
+    cosigned: dict[str, dict[int, int]] = field(default_factory=dict)
+    """Per witness key: each checkpoint size it cosigned, with the cosignature's time."""
+    cosignatures_verified: int = 0
 
     @property
     def ok(self) -> bool:
@@ -129,6 +146,14 @@ class VerificationReport:
             "checkpoints_verified": self.checkpoints_verified,
             "earlier_checkpoints_verified": self.earlier_checkpoints_verified,
             "receipts_verified": self.receipts_verified,
+            "cosignatures_verified": self.cosignatures_verified,
+            "witnesses": {
+                key: {
+                    "cosigned_sizes": sorted(self.cosigned.get(key, {})),
+                    "latest_time": max(self.cosigned.get(key, {}).values(), default=None),
+                }
+                for key in self.witness_keys
+            },
             "entries_per_kind": dict(sorted(self.entries_per_kind.items())),
             "entries_per_counterpart": dict(sorted(self.entries_per_counterpart.items())),
             "entries_per_day": dict(sorted(self.entries_per_day.items())),
@@ -151,6 +176,7 @@ class VerificationReport:
             f"{self.checkpoints_verified} checkpoints, {self.earlier_checkpoints_verified} "
             f"earlier checkpoints, {self.receipts_verified} receipts",
         ]
+        lines += self._render_witnesses()
         lines += _render_counts("entries per kind", self.entries_per_kind)
         lines += _render_counts("entries per counterpart", self.entries_per_counterpart)
         lines += _render_counts("entries per day", self.entries_per_day)
@@ -168,6 +194,20 @@ class VerificationReport:
             lines.append(f"first failure: {first.render()}")
             lines += [f"  {failure.render()}" for failure in self.failures[1:]]
         return "\n".join(lines) + "\n"
+
+    def _render_witnesses(self) -> list[str]:
+        if not self.witness_keys:
+            return []
+        lines = [f"witnesses:    {self.cosignatures_verified} cosignatures verified"]
+        for key in self.witness_keys:
+            sizes = self.cosigned.get(key, {})
+            if not sizes:
+                lines.append(f"  {key}: no cosignature in this export")
+                continue
+            latest = datetime.fromtimestamp(max(sizes.values()), UTC).isoformat()
+            listed = ", ".join(str(size) for size in sorted(sizes))
+            lines.append(f"  {key}: cosigned sizes {listed} (latest cosignature {latest})")
+        return lines
 
 
 def _failure_json(failure: Failure) -> dict[str, Any]:
@@ -211,13 +251,19 @@ class _Verifier:
     """One verification run over one export directory."""
 
     def __init__(
-        self, directory: Path, verifier: Ed25519Verifier, report: VerificationReport
+        self,
+        directory: Path,
+        verifier: Ed25519Verifier,
+        report: VerificationReport,
+        witnesses: Sequence[CosignatureVerifier] = (),
     ) -> None:
         self.directory = directory
         self.verifier = verifier
         self.report = report
+        self.witnesses = tuple(witnesses)
         self.levels: list[list[bytes]] = []
         self.size = 0
+        self.latest_cosignatures = 0
         self._leaf_positions: dict[bytes, int] | None = None
 
     # Stage 1.
@@ -227,10 +273,29 @@ class _Verifier:
             self.report.fail(check, f"{relative} is missing from the export")
             return None
         try:
-            return open_checkpoint(data, self.verifier)
+            checkpoint = open_checkpoint(data, self.verifier)
         except CryptoError as exc:
             self.report.fail(check, f"{relative} does not verify with the node's key: {exc}")
             return None
+        self.cosignatures(relative, data, checkpoint)
+        return checkpoint
+
+    def cosignatures(self, relative: str, data: bytes, checkpoint: Checkpoint) -> int:
+        """Verify the known witnesses' cosignatures of a checkpoint note; return how many held."""
+        if not self.witnesses:
+            return 0
+        try:
+            found = verify_cosignatures(data, self.witnesses)
+        except CryptoError as exc:
+            self.report.fail("witness", f"{relative} carries a bad cosignature: {exc}")
+            return 0
+        for cosignature in found:
+            sizes = self.report.cosigned.setdefault(cosignature.key, {})
+            sizes[checkpoint.size] = max(cosignature.timestamp, sizes.get(checkpoint.size, 0))
+            self.report.cosignatures_verified += 1
+        if relative == "checkpoint":
+            self.latest_cosignatures = len(found)
+        return len(found)
 
     # Stage 2.
     def entries(self, size: int, require_legal_basis: bool) -> list[bytes]:
@@ -584,23 +649,37 @@ def verify_export(
     earlier_checkpoints: Sequence[tuple[str, str]] = (),
     receipts: Sequence[tuple[str, Receipt]] = (),
     require_legal_basis: bool = False,
+    witnesses: Sequence[CosignatureVerifier] = (),
+    require_witness: bool = False,
 ) -> VerificationReport:
     """Verify an export offline and return the report (see the module docstring).
 
     `earlier_checkpoints` and `receipts` are `(label, value)` pairs; the label names the item in
     failure messages (for example the file it came from). With `require_legal_basis`, a
     consultation or disclosure entry without a legal basis is a failure, not only a count.
+    `witnesses` are the witness keys whose cosignatures are checked; with `require_witness` the
+    export's checkpoint must carry a valid cosignature by one of them.
 
     Raises:
-        InputError: `directory` is not a directory or a file cannot be read.
+        InputError: `directory` is not a directory, a file cannot be read, or a witness is
+            required but no witness key given.
     """
     if not directory.is_dir():
         raise InputError(f"{directory} is not an export directory")
+    if require_witness and not witnesses:
+        raise InputError("a witness cosignature is required, but no witness key was given")
     report = VerificationReport(key=f"{verifier.name}+{verifier.key_id:08x}")
-    run = _Verifier(directory, verifier, report)
+    report.witness_keys = list(dict.fromkeys(witness.key for witness in witnesses))
+    run = _Verifier(directory, verifier, report, witnesses)
     checkpoint = run.open_checkpoint("checkpoint", "checkpoint")
     if checkpoint is None:
         return report
+    if require_witness and not run.latest_cosignatures:
+        report.fail(
+            "witness",
+            f"the export's checkpoint of size {checkpoint.size} carries no cosignature by a "
+            f"known witness ({', '.join(report.witness_keys)})",
+        )
     report.origin = checkpoint.origin
     report.size = checkpoint.size
     report.root_hash = checkpoint.root_hash

@@ -8,7 +8,9 @@ Subcommands:
   from an earlier size to the latest checkpoint (`--from-size`).
 - `export`: write a self-contained bundle in the C2SP tlog-tiles layout for auditors.
 - `verify`: check an export offline against the node's public key, earlier checkpoints and
-  receipts held by counterparts; exit 0 only when everything holds, 1 when a check fails.
+  receipts held by counterparts, and the cosignatures of witnesses whose keys the auditor gives
+  (`--witness-key`, with `--require-witness` to demand one on the export's checkpoint); exit 0
+  only when everything holds, 1 when a check fails.
 
 The log is named by `--database` (the node's SQLite file) and signed with `--key` (an Ed25519
 PKCS #8 PEM file, optionally encrypted; its passphrase comes from `--passphrase-env` or
@@ -24,6 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from crypto.cosignature import CosignatureVerifier
 from crypto.errors import CryptoError
 from crypto.signed_note import Checkpoint, Ed25519Signer, parse_note
 from node.audit.checkpoints import CheckpointIssuer
@@ -118,7 +121,8 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
         "consistency with earlier checkpoints and receipts held by other nodes. Exit 0 only "
         "when all holds, 1 when a check fails.",
         epilog="Example:\n  blindhit audit verify --export export --public-key node.pub "
-        "--earlier-checkpoint kept.checkpoint --receipts de.receipts",
+        "--earlier-checkpoint kept.checkpoint --receipts de.receipts "
+        "--witness-key gs-witness.vkey --require-witness",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verify.add_argument("--export", type=Path, required=True, help="export directory")
@@ -147,6 +151,19 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
         "--require-legal-basis",
         action="store_true",
         help="fail on consultation or disclosure entries without a legal basis",
+    )
+    verify.add_argument(
+        "--witness-key",
+        metavar="VKEY_OR_FILE",
+        action="append",
+        default=[],
+        help="a witness's verifier key <name>+<key ID>+<base64>, or a file holding one; its "
+        "cosignatures in the export are verified (repeatable)",
+    )
+    verify.add_argument(
+        "--require-witness",
+        action="store_true",
+        help="fail unless the export's checkpoint is cosigned by a witness given",
     )
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.set_defaults(handler=_verify)
@@ -295,6 +312,24 @@ def _load_receipts(paths: list[Path]) -> list[tuple[str, Receipt]]:
     return receipts
 
 
+def _load_witness_key(value: str) -> CosignatureVerifier:
+    """Parse a witness verifier key given inline or in a file."""
+    path = Path(value)
+    if path.is_file():
+        text = _read_text(path, "witness key").strip()
+    elif "+" in value:
+        text = value
+    else:
+        raise InputError(f"witness key file {value} does not exist")
+    try:
+        return CosignatureVerifier.from_verifier_key(text)
+    except CryptoError as exc:
+        raise InputError(
+            f"--witness-key {value}: expected a witness verifier key <name>+<key ID>+<base64>: "
+            f"{exc}"
+        ) from exc
+
+
 def _export_origin(directory: Path) -> str | None:
     """Return the origin line of an export's checkpoint, unverified, to name a PEM key."""
     try:
@@ -314,12 +349,17 @@ def _verify(args: argparse.Namespace) -> int:
         for path in args.earlier_checkpoint
     ]
     receipts = _load_receipts(args.receipts)
+    witnesses = [_load_witness_key(value) for value in args.witness_key]
+    if args.require_witness and not witnesses:
+        raise InputError("--require-witness needs at least one --witness-key")
     report = verify_export(
         args.export,
         verifier,
         earlier_checkpoints=earlier,
         receipts=receipts,
         require_legal_basis=args.require_legal_basis,
+        witnesses=witnesses,
+        require_witness=args.require_witness,
     )
     if args.json:
         print(json.dumps(report.to_json(), indent=2))

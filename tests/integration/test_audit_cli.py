@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from crypto.cosignature import CosignatureSigner
 from crypto.signed_note import Ed25519Signer
+from federation.witness import Witness
 from node.audit.entries import AuditEntry, Decision, EntryKind, digest_request
 from node.audit.export import entry_bundle_path
 from node.audit.store import AuditLog
@@ -306,3 +308,92 @@ def test_help_texts_carry_examples(capsys: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(SystemExit):
             main(["audit", command, "--help"])
         assert f"Example:\n  blindhit audit {command} " in capsys.readouterr().out
+
+
+def test_witness_cosignatures_are_verified_from_the_export(
+    node: Node, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The coordinating node's witness cosigns the node's checkpoint, the node keeps the cosigned
+    # note, and the auditor checks it in the export with the witness's public key.
+    witness_key = CosignatureSigner.from_seed("witness.interpol.int/gs", b"\x5a" * 32)
+    (tmp_path / "gs.vkey").write_text(witness_key.verifier_key() + "\n")
+    status, note, _ = run(["audit", "checkpoint", *node.signing()], capsys)
+    assert status == 0
+    with Witness(tmp_path / "coordination.db", witness_key) as witness:
+        witness.add_log(ORIGIN, node.verifier_key.read_text().strip())
+        cosigned = witness.cosign(ORIGIN, note)
+    with AuditLog(node.database) as log:
+        log.store_cosigned(40, witness_key.name, cosigned)
+
+    export = tmp_path / "export"
+    assert main(["audit", "export", *node.signing(), "--out", str(export)]) == 0
+    verify = ["audit", "verify", "--export", str(export), "--public-key", str(node.verifier_key)]
+    status, out, err = run(
+        [*verify, "--witness-key", str(tmp_path / "gs.vkey"), "--require-witness"], capsys
+    )
+    assert status == 0, out + err
+    assert "witnesses:    2 cosignatures verified" in out
+    assert f"{witness_key.verifier().key}: cosigned sizes 40" in out
+    # The key can be given inline too.
+    status, out, _ = run(
+        [*verify, "--witness-key", witness_key.verifier_key(), "--require-witness", "--json"],
+        capsys,
+    )
+    assert status == 0
+    assert json.loads(out)["witnesses"][witness_key.verifier().key]["cosigned_sizes"] == [40]
+
+    # The log grows and is exported at a checkpoint no witness has seen: the requirement fails.
+    node.append(40, 45)
+    newer = tmp_path / "newer"
+    assert main(["audit", "export", *node.signing(), "--out", str(newer)]) == 0
+    status, out, err = run(
+        [
+            "audit",
+            "verify",
+            "--export",
+            str(newer),
+            "--public-key",
+            str(node.verifier_key),
+            "--witness-key",
+            str(tmp_path / "gs.vkey"),
+            "--require-witness",
+        ],
+        capsys,
+    )
+    assert status == 1
+    assert err.startswith(
+        "blindhit: verification failed: witness: the export's checkpoint of size 45 carries no "
+        "cosignature by a known witness"
+    )
+    assert "cosigned sizes 40" in out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--require-witness"], "needs at least one --witness-key"),
+        (["--witness-key", "{dir}/absent.vkey"], "does not exist"),
+        (["--witness-key", "{vkey}"], "signature type 0x04"),
+        (["--witness-key", "w+00000000+AAAA"], "expected a witness verifier key"),
+    ],
+)
+def test_bad_witness_keys_are_one_line_and_exit_2(
+    node: Node, capsys: pytest.CaptureFixture[str], arguments: list[str], message: str
+) -> None:
+    assert main(["audit", "export", *node.signing(), "--out", str(node.directory / "x")]) == 0
+    capsys.readouterr()
+    values = {"dir": str(node.directory), "vkey": str(node.verifier_key)}
+    verify = [
+        "audit",
+        "verify",
+        "--export",
+        str(node.directory / "x"),
+        "--public-key",
+        str(node.verifier_key),
+    ]
+    status, out, err = run([*verify, *(a.format(**values) for a in arguments)], capsys)
+    assert status == 2
+    assert out == ""
+    assert err.startswith("blindhit: ")
+    assert err.count("\n") == 1
+    assert message in err

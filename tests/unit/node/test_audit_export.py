@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from crypto.signed_note import Checkpoint, Ed25519Signer, open_checkpoint
+from crypto.cosignature import CosignatureSigner
+from crypto.signed_note import Checkpoint, Ed25519Signer, open_checkpoint, parse_note
 from node.audit.checkpoints import CheckpointIssuer
 from node.audit.entries import AuditEntry, EntryKind, encode_entry
 from node.audit.export import (
@@ -200,3 +201,57 @@ def test_export_refuses_a_checkpoint_of_another_tree(
     too_large = signer.sign(Checkpoint(ORIGIN, 4, bytes(32)).to_body())
     with pytest.raises(StorageError, match="larger"):
         export_log(log, tmp_path / "export", too_large)
+
+
+def test_export_attaches_witness_cosignatures_to_the_checkpoints(
+    log: AuditLog, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    # Two witnesses; the second one's name sorts first, so lines follow witness names.
+    gs = CosignatureSigner.from_seed("witness.interpol.int/gs", b"\x31" * 32)
+    eu = CosignatureSigner.from_seed("witness.europol.europa.eu/w1", b"\x32" * 32)
+    issuer = CheckpointIssuer(log, signer)
+    log.append_many([epoch(i) for i in range(3)])
+    early = issuer.issue()
+    log.append_many([epoch(i) for i in range(3, 7)])
+    middle = issuer.issue()
+    log.append_many([epoch(i) for i in range(7, 9)])
+    final = issuer.issue()
+    issuer.store_cosigned(gs.cosign(early.note, 1_000), gs.verifier())
+    issuer.store_cosigned(gs.cosign(final.note, 3_000), gs.verifier())
+    issuer.store_cosigned(eu.cosign(final.note, 3_001), eu.verifier())
+    summary = export_log(log, tmp_path / "export", final.note)
+
+    assert summary.cosigned == (
+        (3, gs.name),
+        (9, eu.name),
+        (9, gs.name),
+    )
+    latest = (tmp_path / "export" / "checkpoint").read_text()
+    assert latest == (
+        final.note
+        + eu.signature(parse_note(final.note).text, 3_001).to_line()
+        + gs.signature(parse_note(final.note).text, 3_000).to_line()
+    )
+    assert (tmp_path / "export" / "checkpoints" / "9").read_text() == latest
+    assert gs.verifier().verify(latest) == 3_000
+    assert open_checkpoint(latest, signer.verifier()) == final.checkpoint
+    # A size no witness cosigned is exported as the node signed it.
+    assert (tmp_path / "export" / "checkpoints" / "7").read_text() == middle.note
+    assert gs.verifier().verify((tmp_path / "export" / "checkpoints" / "3").read_text()) == 1_000
+    description = json.loads((tmp_path / "export" / "export.json").read_text())
+    assert description["cosigned"] == {"3": [gs.name], "9": [eu.name, gs.name]}
+
+
+def test_export_stops_at_its_checkpoint_for_cosignatures_too(
+    log: AuditLog, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    witness = CosignatureSigner.from_seed("witness.interpol.int/gs", b"\x31" * 32)
+    issuer = CheckpointIssuer(log, signer)
+    log.append_many([epoch(i) for i in range(2)])
+    early = issuer.issue()
+    log.append_many([epoch(2)])
+    later = issuer.issue()
+    issuer.store_cosigned(witness.cosign(later.note, 5), witness.verifier())
+    summary = export_log(log, tmp_path / "export", early.note)
+    assert summary.cosigned == ()
+    assert (tmp_path / "export" / "checkpoint").read_text() == early.note

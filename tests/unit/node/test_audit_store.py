@@ -308,3 +308,41 @@ def test_database_uses_wal_and_full_sync(log: AuditLog) -> None:
     reader = log._reader()
     # 2 is FULL (SQLite, "PRAGMA synchronous").
     assert reader.execute("PRAGMA synchronous").fetchone()[0] == 2
+
+
+def test_cosigned_checkpoints_are_kept_once_per_size_and_witness(log: AuditLog) -> None:
+    node_note = "fr-dcpj\n5\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n— fr-dcpj AAAAAAAA\n"
+    first = node_note + "— witness.example/w1 AAAAAAAB\n"
+    second = node_note + "— witness.example/w1 AAAAAAAC\n"
+    with pytest.raises(InputError, match="no checkpoint of size 5"):
+        log.store_cosigned(5, "witness.example/w1", first)
+    log.store_checkpoint(5, node_note)
+    log.store_cosigned(5, "witness.example/w1", first)
+    log.store_cosigned(5, "witness.example/w1", second)
+    assert log.cosigned_checkpoints() == [(5, "witness.example/w1", first)]
+    assert log.cosigned_checkpoints(4) == []
+    with pytest.raises(InputError, match=r"no line by 'witness\.example/w2'"):
+        log.store_cosigned(5, "witness.example/w2", first)
+    other_text = first.replace("\n5\n", "\n6\n", 1)
+    with pytest.raises(InputError, match="is not this node's checkpoint of size 5"):
+        log.store_cosigned(5, "witness.example/w1", other_text)
+    with sqlite3.connect(log.path) as connection:
+        for statement in (
+            "UPDATE audit_cosignatures SET note = 'x'",
+            "DELETE FROM audit_cosignatures",
+        ):
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                connection.execute(statement)
+
+
+def test_a_database_older_than_cosignatures_reads_as_none(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with AuditLog(path) as log:
+        log.append(check_entry_number(0))
+    with sqlite3.connect(path) as connection:
+        connection.execute("DROP TABLE audit_cosignatures")
+    with AuditLog(path, read_only=True) as old:
+        assert old.cosigned_checkpoints() == []
+    # Opened for writing, the table is added.
+    with AuditLog(path) as upgraded:
+        assert upgraded.cosigned_checkpoints() == []

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from crypto import merkle
-from crypto.signed_note import Checkpoint, Ed25519Signer
+from crypto.cosignature import CosignatureSigner, CosignatureVerifier
+from crypto.signed_note import Checkpoint, Ed25519Signer, Note, NoteSignature, parse_note
 from node.audit.checkpoints import CheckpointIssuer
 from node.audit.entries import AuditEntry, Decision, EntryKind, digest_request, encode_entry
 from node.audit.export import entry_bundle_path, export_log, tile_path
@@ -455,3 +456,144 @@ def test_earlier_checkpoint_of_another_log_is_reported(scenario: Scenario, expor
     check, _, message = _first(report)
     assert check == "earlier checkpoint"
     assert "foreign does not verify" in message
+
+
+# -------------------------------------------------------------------------------------------
+# Witness cosignatures.
+# -------------------------------------------------------------------------------------------
+
+WITNESS = CosignatureSigner.from_seed("witness.interpol.int/gs", b"\x24" * 32)
+WITNESSED_SIZE = 300
+WITNESSED_EARLY = 100
+T_EARLY = int(datetime(2025, 3, 5, tzinfo=UTC).timestamp())
+T_FINAL = int(datetime(2025, 3, 13, 12, tzinfo=UTC).timestamp())
+
+
+@pytest.fixture(scope="module")
+def witnessed(scenario: Scenario, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An export of 300 entries whose checkpoints of size 100 and 300 a witness cosigned."""
+    directory = tmp_path_factory.mktemp("witnessed")
+    entries = [scenario_entry(i) for i in range(WITNESSED_SIZE)]
+    with AuditLog(directory / "node.db") as log:
+        issuer = CheckpointIssuer(log, scenario.signer)
+        log.append_many(entries[:WITNESSED_EARLY])
+        early = issuer.issue()
+        issuer.store_cosigned(WITNESS.cosign(early.note, T_EARLY), WITNESS.verifier())
+        log.append_many(entries[WITNESSED_EARLY:])
+        final = issuer.issue()
+        issuer.store_cosigned(WITNESS.cosign(final.note, T_FINAL), WITNESS.verifier())
+        export_log(log, directory / "export", final.note)
+    return directory / "export"
+
+
+@pytest.fixture
+def witnessed_export(witnessed: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "witnessed"
+    shutil.copytree(witnessed, copy)
+    return copy
+
+
+def verify_witnessed(
+    scenario: Scenario,
+    export: Path,
+    witnesses: tuple[CosignatureVerifier, ...] = (WITNESS.verifier(),),
+    *,
+    require_witness: bool = True,
+) -> VerificationReport:
+    return verify_export(
+        export,
+        scenario.signer.verifier(),
+        witnesses=witnesses,
+        require_witness=require_witness,
+    )
+
+
+def _strip_witness(note: str) -> str:
+    parsed = parse_note(note)
+    kept = tuple(s for s in parsed.signatures if s.key_name != WITNESS.name)
+    return Note(parsed.text, kept).to_str()
+
+
+def test_cosignatures_are_verified_and_reported(scenario: Scenario, witnessed: Path) -> None:
+    report = verify_witnessed(scenario, witnessed)
+    assert report.ok, report.render()
+    key = WITNESS.verifier().key
+    assert report.cosigned == {key: {WITNESSED_EARLY: T_EARLY, WITNESSED_SIZE: T_FINAL}}
+    # checkpoint, checkpoints/100 and checkpoints/300.
+    assert report.cosignatures_verified == 3
+    text = report.render()
+    assert f"{key}: cosigned sizes 100, 300 (latest cosignature 2025-03-13T12:00:00+00:00)" in text
+    witnesses = report.to_json()["witnesses"]
+    assert witnesses == {key: {"cosigned_sizes": [100, 300], "latest_time": T_FINAL}}
+    # Without witness keys the cosignatures are ignored, as any unknown signature is.
+    plain = verify_export(witnessed, scenario.signer.verifier())
+    assert plain.ok
+    assert plain.cosigned == {}
+    assert "witnesses:" not in plain.render()
+
+
+def test_a_bad_cosignature_fails_the_verification(
+    scenario: Scenario, witnessed_export: Path
+) -> None:
+    path = witnessed_export / "checkpoints" / str(WITNESSED_EARLY)
+    parsed = parse_note(path.read_text())
+    lines = []
+    for signature in parsed.signatures:
+        if signature.key_name == WITNESS.name:
+            flipped = bytearray(signature.signature)
+            flipped[20] ^= 0x01
+            lines.append(NoteSignature(signature.key_name, signature.key_id, bytes(flipped)))
+        else:
+            lines.append(signature)
+    path.write_text(Note(parsed.text, tuple(lines)).to_str())
+    check, index, message = _first(verify_witnessed(scenario, witnessed_export))
+    assert (check, index) == ("witness", None)
+    assert f"checkpoints/{WITNESSED_EARLY} carries a bad cosignature" in message
+    assert "invalid cosignature" in message
+
+
+def test_the_exports_checkpoint_must_be_cosigned_when_required(
+    scenario: Scenario, witnessed_export: Path
+) -> None:
+    path = witnessed_export / "checkpoint"
+    path.write_text(_strip_witness(path.read_text()))
+    assert verify_witnessed(scenario, witnessed_export, require_witness=False).ok
+    check, _, message = _first(verify_witnessed(scenario, witnessed_export))
+    assert check == "witness"
+    assert f"checkpoint of size {WITNESSED_SIZE} carries no cosignature by a known witness" in (
+        message
+    )
+
+
+def test_an_unknown_witness_does_not_count(scenario: Scenario, witnessed: Path) -> None:
+    stranger = CosignatureSigner.from_seed("witness.example/other", b"\x25" * 32).verifier()
+    report = verify_witnessed(scenario, witnessed, (stranger,))
+    check, _, _ = _first(report)
+    assert check == "witness"
+    assert f"{stranger.key}: no cosignature in this export" in report.render()
+
+
+def test_requiring_a_witness_needs_a_witness_key(scenario: Scenario, witnessed: Path) -> None:
+    with pytest.raises(InputError, match="no witness key"):
+        verify_witnessed(scenario, witnessed, ())
+
+
+def test_a_re_signed_fork_cannot_borrow_the_witness_cosignature(
+    scenario: Scenario, witnessed: Path, tmp_path: Path
+) -> None:
+    # The node rewrites entry 42 and re-signs the whole history with its own key: no kept
+    # checkpoint or receipt is at hand, but the auditor knows the witness.
+    entries = [scenario_entry(i) for i in range(WITNESSED_SIZE)]
+    entries[42] = replace(entries[42], legal_basis="EU-2016/680:Art.10")
+    forged = _forged_export(scenario, tmp_path, entries)
+    assert verify_witnessed(scenario, forged, require_witness=False).ok
+    check, _, _ = _first(verify_witnessed(scenario, forged))
+    assert check == "witness"
+    # Copying the witness's line from the honest checkpoint does not help: it signed another root.
+    honest = parse_note((witnessed / "checkpoint").read_text())
+    [line] = [s for s in honest.signatures if s.key_name == WITNESS.name]
+    note = parse_note((forged / "checkpoint").read_text())
+    (forged / "checkpoint").write_text(Note(note.text, (*note.signatures, line)).to_str())
+    check, _, message = _first(verify_witnessed(scenario, forged))
+    assert check == "witness"
+    assert "invalid cosignature" in message
