@@ -40,6 +40,12 @@ modes = ["index", "owner-match"]
 max_batch = 1024             # optional, at most limits.max_batch (the default)
 daily_quota = 100000         # elements per UTC day, over all of this rule's datasets
 
+[federation]                 # optional: membership of a federation
+coordinator = "gs-lyon"      # the coordinating node's id; it may relay peers' signed requests
+endpoint = "gs.example.org:7443"
+identity_key = "gs-lyon+0a1b2c3d+AQ..."      # signs the directory
+refresh_seconds = 60.0       # how often the directory is fetched; peers then come from it
+
 [[disclosure_rules]]         # zero or more: standing approvals, every one logged as automatic
 name = "bka-urgent-identity" # a-z, 0-9, '-'; the audit log names the rule as the decider
 peer = "de-bka"
@@ -95,6 +101,7 @@ from protocol.disclosure import Handling, StandingRule, Urgency
 from protocol.errors import InputError
 
 __all__ = [
+    "ANY_PEER",
     "CONFIG_FILE_NAME",
     "DEFAULT_DATABASE",
     "DEFAULT_DEADLINE_SECONDS",
@@ -104,6 +111,7 @@ __all__ = [
     "DEFAULT_SYNC_DEADLINE_SECONDS",
     "FINGERPRINT_PREFIX",
     "Dataset",
+    "FederationSettings",
     "HostPort",
     "KeySettings",
     "Limits",
@@ -140,6 +148,8 @@ FINGERPRINT_PREFIX: Final = "sha256:"
 # A configuration file is a few kilobytes even with 195 peers; refuse to parse anything huge.
 _MAX_CONFIG_SIZE: Final = 4 * 1024 * 1024
 _RECORD_FIELDS: Final = frozenset(RECORD_FIELDS)
+ANY_PEER: Final = "*"
+"""A `[[policy]]` rule for `peer = "*"` applies to every peer without a rule of its own."""
 _RULE_NAME: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,47}")
 # gRPC refuses messages above 2 GiB - 1 whatever the setting.
 _MAX_MESSAGE_BYTES_LIMIT: Final = 2**31 - 1
@@ -226,6 +236,23 @@ class Peer:
 
 
 @dataclass(frozen=True, slots=True)
+class FederationSettings:
+    """`[federation]`: the coordinating node this member belongs to.
+
+    With it, the member's peers come from the coordinating node's signed directory, which the
+    member fetches every `refresh_seconds` (`node.membership`); a peer missing from the current
+    directory, or revoked in it, is refused. The coordinating node may relay peers' signed
+    requests (fan-out); its connection is then trusted as a relay, never as a requester.
+    """
+
+    coordinator: str
+    endpoint: HostPort
+    identity_key: Ed25519Verifier
+    certificate_fingerprint: str | None = None
+    refresh_seconds: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
 class Dataset:
     """`[datasets.<name>]`: one dataset this node publishes, with its OPRF suite and mode."""
 
@@ -265,6 +292,7 @@ class NodeConfig:
     datasets: tuple[Dataset, ...] = ()
     policy: tuple[PolicyRule, ...] = ()
     disclosure_rules: tuple[StandingRule, ...] = ()
+    federation: FederationSettings | None = None
 
     def peer(self, peer_id: str) -> Peer | None:
         """Return the peer with id `peer_id`, or None."""
@@ -276,10 +304,9 @@ class NodeConfig:
 
     def rule_for(self, peer_id: str, dataset: str) -> PolicyRule | None:
         """Return the one rule letting `peer_id` query `dataset`, or None (nothing allowed)."""
-        return next(
-            (rule for rule in self.policy if rule.peer == peer_id and dataset in rule.datasets),
-            None,
-        )
+        exact = (r for r in self.policy if r.peer == peer_id and dataset in r.datasets)
+        anyone = (r for r in self.policy if r.peer == ANY_PEER and dataset in r.datasets)
+        return next(exact, None) or next(anyone, None)
 
 
 # Validation of single values, shared by the loader and the command line. `where` names the
@@ -563,6 +590,10 @@ class _Table:
             for position, item in enumerate(value)
         ]
 
+    def has(self, key: str) -> bool:
+        """Whether `key` is present (without taking it)."""
+        return key in self._values
+
     def key_names(self) -> list[str]:
         self._taken.update(self._values)
         return list(self._values)
@@ -642,6 +673,36 @@ def _read_limits(root: _Table) -> Limits:
     return limits
 
 
+def _read_federation(root: _Table, own_id: str) -> FederationSettings | None:
+    table = root.table("federation", required=False)
+    if table is None:
+        return None
+    coordinator = check_node_id(
+        table.string("coordinator"), f"{table.file}: {table.where('coordinator')}"
+    )
+    if coordinator == own_id:
+        raise table.error("coordinator", "this node cannot be its own coordinating node")
+    endpoint = parse_host_port(table.string("endpoint"), f"{table.file}: {table.where('endpoint')}")
+    fingerprint = table.optional_string("certificate_fingerprint")
+    if fingerprint is not None:
+        check_fingerprint(fingerprint, f"{table.file}: {table.where('certificate_fingerprint')}")
+    key_text = table.string("identity_key")
+    refresh = table.seconds("refresh_seconds", 60.0)
+    table.close()
+    try:
+        identity_key = Ed25519Verifier.from_verifier_key(key_text)
+    except InvalidEncoding as exc:
+        raise table.error(
+            "identity_key", f"expected a verifier key <name>+<key ID>+<base64>: {exc}"
+        ) from exc
+    if identity_key.name != coordinator:
+        raise table.error(
+            "identity_key",
+            f"the key is named {identity_key.name!r} but the coordinator is {coordinator!r}",
+        )
+    return FederationSettings(coordinator, endpoint, identity_key, fingerprint, refresh)
+
+
 def _read_peers(root: _Table, own_id: str) -> tuple[Peer, ...]:
     peers: list[Peer] = []
     first_seen: dict[str, str] = {}
@@ -691,7 +752,7 @@ def _read_datasets(root: _Table) -> tuple[Dataset, ...]:
         pad_to_bucket = entry.boolean("pad_to_bucket", default=False)
         description = entry.string("description", "")
         releasable: tuple[str, ...] | None = None
-        if "releasable_fields" in entry.key_names():
+        if entry.has("releasable_fields"):
             listed = entry.string_list("releasable_fields")
             for item_path, field_name in listed:
                 if field_name not in _RECORD_FIELDS:
@@ -719,16 +780,21 @@ def _read_datasets(root: _Table) -> tuple[Dataset, ...]:
 
 
 def _read_policy(
-    root: _Table, peers: Sequence[Peer], datasets: Sequence[Dataset], limits: Limits
+    root: _Table,
+    peers: Sequence[Peer],
+    datasets: Sequence[Dataset],
+    limits: Limits,
+    *,
+    federated: bool = False,
 ) -> tuple[PolicyRule, ...]:
-    peer_ids = {peer.id for peer in peers}
+    peer_ids = {peer.id for peer in peers} | {ANY_PEER}
     dataset_names = {dataset.name for dataset in datasets}
     rules: list[PolicyRule] = []
     # (peer, dataset) -> the key path that granted it first.
     granted: dict[tuple[str, str], str] = {}
     for table in root.tables("policy"):
         peer = table.string("peer")
-        if peer not in peer_ids:
+        if peer not in peer_ids and not (federated and is_valid_node_id(peer)):
             raise table.error("peer", f"unknown peer {peer!r} (no [[peers]] entry has this id)")
         names = table.string_list("datasets")
         for item_path, name in names:
@@ -766,7 +832,7 @@ def _read_policy(
 
 
 def _read_disclosure_rules(
-    root: _Table, peers: Sequence[Peer], datasets: Sequence[Dataset]
+    root: _Table, peers: Sequence[Peer], datasets: Sequence[Dataset], *, federated: bool = False
 ) -> tuple[StandingRule, ...]:
     peer_ids = {peer.id for peer in peers}
     by_name = {dataset.name: dataset for dataset in datasets}
@@ -780,7 +846,7 @@ def _read_disclosure_rules(
             raise table.error("name", f"another rule is named {name!r}")
         names.add(name)
         peer = table.string("peer")
-        if peer not in peer_ids:
+        if peer not in peer_ids and not (federated and is_valid_node_id(peer)):
             raise table.error("peer", f"unknown peer {peer!r} (no [[peers]] entry has this id)")
         listed = table.string_list("datasets")
         for item_path, dataset in listed:
@@ -827,7 +893,8 @@ def _rule_fields(table: _Table, datasets: Sequence[Dataset]) -> tuple[str, ...]:
 
 def _rule_conditions(table: _Table) -> tuple[list[Urgency], list[Handling]]:
     urgencies: list[Urgency] = []
-    for item_path, text in table.string_list("urgency"):
+    listed = table.string_list("urgency") if table.has("urgency") else []
+    for item_path, text in listed:
         try:
             urgencies.append(Urgency(text))
         except ValueError:
@@ -868,15 +935,21 @@ def load_config(path: Path) -> NodeConfig:
     root = _Table(path, "", document)
     # Unknown top-level tables are reported first: a misspelt [[peers]] would otherwise show up
     # as a policy rule naming an unknown peer.
-    root.close(known=("node", "keys", "limits", "peers", "datasets", "policy", "disclosure_rules"))
+    root.close(
+        known=(
+            "node", "keys", "limits", "peers", "datasets", "policy", "disclosure_rules",
+            "federation",
+        )
+    )  # fmt: skip
     node = _read_node(root, directory)
     keys = _read_keys(root, directory)
     limits = _read_limits(root)
     peers = _read_peers(root, node.id)
     datasets = _read_datasets(root)
-    policy = _read_policy(root, peers, datasets, limits)
-    rules = _read_disclosure_rules(root, peers, datasets)
-    return NodeConfig(directory, node, keys, limits, peers, datasets, policy, rules)
+    federation = _read_federation(root, node.id)
+    policy = _read_policy(root, peers, datasets, limits, federated=federation is not None)
+    rules = _read_disclosure_rules(root, peers, datasets, federated=federation is not None)
+    return NodeConfig(directory, node, keys, limits, peers, datasets, policy, rules, federation)
 
 
 # Writing.
@@ -949,6 +1022,20 @@ def render_config(config: NodeConfig) -> str:
         f"deadline_seconds = {limits.deadline_seconds!r}",
         f"sync_deadline_seconds = {limits.sync_deadline_seconds!r}",
     ]
+    if config.federation is not None:
+        federation = config.federation
+        lines += [
+            "",
+            "[federation]",
+            f"coordinator = {_toml_string(federation.coordinator)}",
+            f"endpoint = {_toml_string(str(federation.endpoint))}",
+            f"identity_key = {_toml_string(federation.identity_key.verifier_key())}",
+            f"refresh_seconds = {federation.refresh_seconds!r}",
+        ]
+        if federation.certificate_fingerprint is not None:
+            lines.append(
+                f"certificate_fingerprint = {_toml_string(federation.certificate_fingerprint)}"
+            )
     for peer in config.peers:
         lines += [
             "",

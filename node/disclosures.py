@@ -408,7 +408,9 @@ class DisclosureStore:
                         None, None, None, 0, None, 0,
                     ),
                 )  # fmt: skip
-        except sqlite3.IntegrityError:
+        except sqlite3.IntegrityError as error:
+            if "request_id" in str(error):
+                raise InputError("a disclosure request with this id was received before") from None
             raise InputError(
                 "the check this request quotes already backs an earlier disclosure request; "
                 "run the check again to request again"

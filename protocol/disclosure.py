@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -239,8 +240,9 @@ def check_justification(text: str) -> str:
 def _check_text(text: str, what: str, limit: int, *, allow_newlines: bool = False) -> None:
     if len(text) > limit:
         raise InputError(f"{what} is longer than {limit} characters")
-    allowed = "\n\t" if allow_newlines else ""
-    if any((ord(c) < 32 and c not in allowed) or ord(c) == 127 for c in text):
+    allowed = "\r\n\t" if allow_newlines else ""
+    # Category Cc: C0, DEL and C1 (U+0080..U+009F, which include a terminal's escape introducer).
+    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in text):
         raise InputError(f"{what} contains control characters")
 
 
@@ -369,14 +371,19 @@ def _info(owner: str, querier: str, request_id: bytes) -> bytes:
 
 
 def public_key_from_bytes(data: bytes) -> X25519PublicKey:
-    """A querier's X25519 key from its 32 raw bytes; raises `InvalidEncoding`."""
+    """A querier's X25519 key from its 32 raw bytes; raises `InvalidEncoding`.
+
+    A low-order point (the zero point among them) would make the shared secret predictable;
+    HPKE refuses to seal to one, and a request naming one is refused as it arrives, by trying
+    the Diffie-Hellman exchange it will need (which fails on exactly those points).
+    """
     if len(data) != 32:
         raise InvalidEncoding(f"expected a 32-byte X25519 public key, got {len(data)} bytes")
     key = X25519PublicKey.from_public_bytes(data)
-    # The all-zero and other low-order points would make the shared secret predictable; HPKE
-    # refuses them when encrypting, but a request should be refused when it arrives.
-    if data == bytes(32):
-        raise InvalidEncoding("the X25519 public key is the zero point")
+    try:
+        X25519PrivateKey.generate().exchange(key)
+    except ValueError:
+        raise InvalidEncoding("the X25519 public key is a low-order point") from None
     return key
 
 
