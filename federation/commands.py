@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import ipaddress
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -256,6 +257,31 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
     _add_federation_argument(show)
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=_run_show)
+
+    serve = _subparser(
+        commands,
+        "serve",
+        "serve the directory, fan-out and witness to members (until stopped)",
+        "Example:\n  blindhit federation serve --federation ./gs-lyon",
+    )
+    _add_federation_argument(serve)
+    serve.add_argument(
+        "--port", type=int, metavar="PORT", help="listen on this port instead (0: any, printed)"
+    )
+    serve.set_defaults(handler=_run_serve)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    # Imported here: the server pulls in gRPC services the other verbs never need.
+    from federation.server import serve  # noqa: PLC0415
+
+    logging.basicConfig(
+        format="blindhit federation serve: %(levelname)s %(message)s", level=logging.WARNING
+    )
+    with Coordinator.open(args.federation) as coordinator:
+        passphrase = coordinator.config.keys.read_passphrase()
+    serve(args.federation, passphrase, port=args.port)
+    return 0
 
 
 # init

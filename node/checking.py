@@ -34,6 +34,7 @@ from node.config import NodeConfig, Peer, QueryMode
 from node.disclosures import DisclosureStore, StoredHit
 from node.peer_cache import CachedIndex, PeerIndexCache
 from node.pki import TlsCredentials
+from node.relay import CoordinatorChannel, FanOutBatch, RelayedPeerClient
 from protocol.check import DatasetDescriptor, ProbeOutcome, QuerierCheck, RequestPurpose
 from protocol.errors import InputError, PeerError
 
@@ -83,13 +84,19 @@ class Querier:
         self._cache = cache
         self._clients: dict[str, PeerClient] = {}
         self._clients_lock = threading.Lock()
+        self._coordinator: CoordinatorChannel | None = None
+        self.last_batch: FanOutBatch | None = None
+        """The fan-out batch of the latest relayed check (its `calls`, for tests)."""
 
     def close(self) -> None:
         """Close the channels to peers."""
         with self._clients_lock:
             clients, self._clients = list(self._clients.values()), {}
+            coordinator, self._coordinator = self._coordinator, None
         for client in clients:
             client.close()
+        if coordinator is not None:
+            coordinator.close()
 
     def client(self, peer: Peer) -> PeerClient:
         """The open channel to `peer` (for disclosure requests, which reuse it)."""
@@ -111,8 +118,14 @@ class Querier:
         targets: Sequence[Target],
         purpose: RequestPurpose,
         mode: QueryMode = QueryMode.INDEX,
+        *,
+        relayed: bool = False,
     ) -> list[PeerResult]:
-        """Check `probes` against every target in parallel; one result per target, in order."""
+        """Check `probes` against every target in parallel; one result per target, in order.
+
+        `relayed` sends everything through the coordinating node (`node.relay`): one fan-out
+        call for all targets instead of one connection to each.
+        """
         if not targets:
             raise InputError("no peer to check against: configure [[peers]] or name one")
         peers = {}
@@ -121,24 +134,63 @@ class Querier:
             if peer is None:
                 raise InputError(f"peer {target.peer} is not in node.toml's [[peers]]")
             peers[target.peer] = peer
+        if relayed:
+            return self._check_relayed(probes, targets, peers, purpose, mode)
         with ThreadPoolExecutor(max_workers=min(len(targets), 64)) as pool:
             futures = [
-                pool.submit(self._one, peers[target.peer], target.dataset, probes, purpose, mode)
-                for target in targets
+                pool.submit(
+                    self._one, self._client(peers[t.peer]), t.dataset, probes, purpose, mode
+                )
+                for t in targets
             ]
             return [future.result() for future in futures]
 
+    def _check_relayed(
+        self,
+        probes: Sequence[Mapping[str, object]],
+        targets: Sequence[Target],
+        peers: Mapping[str, Peer],
+        purpose: RequestPurpose,
+        mode: QueryMode,
+    ) -> list[PeerResult]:
+        """The same check, every request through the coordinating node in one fan-out call."""
+        federation = self._config.federation
+        if federation is None:
+            raise InputError(
+                "checking through the coordinating node needs [federation] in node.toml"
+            )
+        with self._clients_lock:
+            if self._coordinator is None:
+                self._coordinator = CoordinatorChannel(federation, self._tls, self._config.limits)
+            channel = self._coordinator
+        batch = FanOutBatch(channel, len(targets), self._config.limits.deadline_seconds)
+        self.last_batch = batch
+
+        def one(target: Target) -> PeerResult:
+            client = RelayedPeerClient(
+                self._config.node.id, self._identity, self._tls, peers[target.peer],
+                self._config.limits, channel, batch,
+            )  # fmt: skip
+            try:
+                return self._one(client, target.dataset, probes, purpose, mode)
+            finally:
+                batch.finished()
+                client.close()
+
+        with ThreadPoolExecutor(max_workers=min(len(targets), 64)) as pool:
+            return list(pool.map(one, targets))
+
     def _one(
         self,
-        peer: Peer,
+        client: PeerClient,
         dataset: str,
         probes: Sequence[Mapping[str, object]],
         purpose: RequestPurpose,
         mode: QueryMode,
     ) -> PeerResult:
         start = time.perf_counter()
+        peer = client.peer
         try:
-            client = self._client(peer)
             outcomes, receipt, epoch, entry = self._attempt(client, dataset, probes, purpose, mode)
         except PeerUnavailable as error:
             return PeerResult(peer.id, dataset, "unreachable", str(error), seconds=_since(start))

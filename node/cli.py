@@ -24,6 +24,7 @@ from node.commands import (
     dev_ca,
     import_records,
     init,
+    join,
     keys,
     metrics,
     requests,
@@ -38,6 +39,7 @@ EXIT_ERROR = 2
 
 _COMMANDS: tuple[ModuleType, ...] = (
     init,
+    join,
     dev_ca,
     import_records,
     dataset,

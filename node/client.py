@@ -26,7 +26,14 @@ from proto.blindhit.v1 import common_pb2, disclosure_pb2, match_pb2
 from protocol.check import RequestPurpose
 from protocol.errors import PeerError
 
-__all__ = ["PeerClient", "PeerRefused", "PeerUnavailable"]
+__all__ = ["RECONNECT_OPTIONS", "PeerClient", "PeerRefused", "PeerUnavailable"]
+
+RECONNECT_OPTIONS: tuple[tuple[str, int], ...] = (
+    ("grpc.initial_reconnect_backoff_ms", 500),
+    ("grpc.max_reconnect_backoff_ms", 5000),
+)
+"""Reconnection backoff of every channel to another node. gRPC's default grows to two minutes,
+so a peer that restarted would stay unreachable long after it is back; five seconds at most."""
 
 
 class PeerUnavailable(PeerError):
@@ -74,6 +81,7 @@ class PeerClient:
             options=[
                 ("grpc.max_receive_message_length", limits.max_message_bytes),
                 ("grpc.max_send_message_length", limits.max_message_bytes),
+                *RECONNECT_OPTIONS,
             ],
         )
         serialize = common_pb2.SignedEnvelope.SerializeToString

@@ -60,6 +60,10 @@ class PolicyEngine:
         except sqlite3.Error as error:
             raise StorageError(f"cannot open the policy tables in {database}: {error}") from error
 
+    def reconfigure(self, config: NodeConfig) -> None:
+        """Use `config` from now on (the peers of a newer federation directory)."""
+        self._config = config
+
     def close(self) -> None:
         self._db.close()
 

@@ -21,9 +21,11 @@ from node.directory import NodeLayout, load_node_config, load_tls_credentials
 from node.disclosing import OwnerDesk, QuerierDesk, load_disclosure_key
 from node.disclosures import DisclosureStore
 from node.keys import load_private_key
+from node.membership import Membership, effective_config
 from node.peer_cache import PeerIndexCache
 from node.pki import TlsCredentials
 from node.policy import PolicyEngine
+from protocol.errors import FederationError
 
 __all__ = ["NodeRuntime"]
 
@@ -42,6 +44,7 @@ class NodeRuntime:
     policy: PolicyEngine
     cache: PeerIndexCache
     disclosures: DisclosureStore
+    membership: Membership | None = None
     _querier: Querier | None = None
 
     @classmethod
@@ -59,21 +62,36 @@ class NodeRuntime:
             policy = PolicyEngine(config, database)
             cache = PeerIndexCache(database)
             disclosures = DisclosureStore(database)
+            membership = Membership(config, tls) if config.federation is not None else None
         except BaseException:
             audit.close()
             raise
+        if membership is not None:
+            config = effective_config(config, membership.directory)
+            policy.reconfigure(config)
         return cls(
-            config,
-            passphrase,
-            identity,
-            signer,
-            tls,
-            audit,
-            checkpoints,
-            policy,
-            cache,
-            disclosures,
-        )
+            config, passphrase, identity, signer, tls, audit, checkpoints, policy, cache,
+            disclosures, membership,
+        )  # fmt: skip
+
+    def refresh_membership(self) -> bool:
+        """Fetch the federation's directory; adopt its peers. Returns whether anything changed.
+
+        Raises:
+            FederationError: no coordinating node is configured, or it did not answer.
+        """
+        if self.membership is None:
+            raise FederationError("this node has no [federation] in node.toml")
+        before = self.membership.directory
+        directory = self.membership.refresh()
+        if before is not None and before.version == directory.version:
+            return False
+        self.config = effective_config(self.config, directory)
+        self.policy.reconfigure(self.config)
+        if self._querier is not None:
+            self._querier.close()
+            self._querier = None
+        return True
 
     def querier(self) -> Querier:
         """The node as a querier; one per runtime, so channels to peers are reused."""
@@ -100,6 +118,8 @@ class NodeRuntime:
             self._querier.close()
         self.cache.close()
         self.disclosures.close()
+        if self.membership is not None:
+            self.membership.close()
         self.policy.close()
         self.audit.close()
 

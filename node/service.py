@@ -137,6 +137,9 @@ _Response = TypeVar("_Response")
 
 _Servicer = TypeVar("_Servicer")
 
+# The transport peer of a connection from the coordinating node, which relays others' requests.
+_RELAY = "\x00relay"
+
 
 def rpc(
     method: Callable[[_Servicer, _Request, grpc.ServicerContext], _Response],
@@ -187,17 +190,28 @@ class MatchService:
         self._audit = audit
         self._checkpoints = checkpoints
         self._identity = identity
-        self._trusted: Mapping[str, Ed25519PublicKey] = {
+        self._peer_cache: dict[bytes, str] = {}
+        self._cache_lock = threading.Lock()
+        self.reconfigure(config)
+
+    def reconfigure(self, config: NodeConfig) -> None:
+        """Trust the peers of `config` from now on (a newer federation directory, say).
+
+        A peer dropped from the configuration is refused from its next request: the cache of
+        authenticated certificates is emptied with the swap.
+        """
+        trusted: Mapping[str, Ed25519PublicKey] = {
             peer.id: Ed25519PublicKey.from_public_bytes(peer.identity_key.public_key)
             for peer in config.peers
         }
-        self._pins = {
+        pins = {
             peer.id: peer.certificate_fingerprint
             for peer in config.peers
             if peer.certificate_fingerprint
         }
-        self._peer_cache: dict[bytes, str] = {}
-        self._cache_lock = threading.Lock()
+        with self._cache_lock:
+            self._config, self._trusted, self._pins = config, trusted, pins
+            self._peer_cache.clear()
 
     # -- steps shared by the RPCs ---------------------------------------------------------------
 
@@ -209,8 +223,9 @@ class MatchService:
         self, label: Label, raw: bytes, context: grpc.ServicerContext
     ) -> tuple[str, bytes]:
         """Steps 1 and 2 for another service: (peer, signed body) of a raw request envelope."""
-        peer = self._peer(context)
-        body = open_envelope(label, _envelope(raw), self._trusted, expected_signer=peer)
+        envelope = _envelope(raw)
+        peer = self._requester(context, envelope)
+        body = open_envelope(label, envelope, self._trusted, expected_signer=peer)
         return peer, body
 
     def receipt(self, index: int) -> common_pb2.Receipt:
@@ -221,8 +236,25 @@ class MatchService:
         """Sign an answer as this node."""
         return self._seal(label, body)
 
+    def _requester(self, context: grpc.ServicerContext, envelope: common_pb2.SignedEnvelope) -> str:
+        """Step 1: who asks. The peer of the connection, or for a request the coordinating node
+        relays, the peer that signed it (the signature is checked in step 2 like any other)."""
+        transport = self._transport_peer(context)
+        if transport == _RELAY:
+            if envelope.signer not in self._trusted:
+                raise UnknownPeer(f"node {envelope.signer} is not a known peer")
+            return envelope.signer
+        return transport
+
     def _peer(self, context: grpc.ServicerContext) -> str:
-        """Step 1: the authenticated peer of the connection."""
+        """The authenticated peer of the connection, which must not be a relay."""
+        transport = self._transport_peer(context)
+        if transport == _RELAY:
+            raise UnknownPeer("the coordinating node cannot ask on its own behalf here")
+        return transport
+
+    def _transport_peer(self, context: grpc.ServicerContext) -> str:
+        """The node named by the connection's client certificate: a known peer, or `_RELAY`."""
         auth = context.auth_context()
         pems = list(auth.get("x509_pem_cert") or [])
         key = bytes(pems[0]) if pems else b""
@@ -234,7 +266,13 @@ class MatchService:
             peer = node_id_from_auth_context(auth)
         except PeerError as error:
             raise UnknownPeer(str(error)) from error
-        if peer not in self._trusted:
+        federation = self._config.federation
+        if federation is not None and peer == federation.coordinator:
+            pin = federation.certificate_fingerprint
+            if pin is not None and _fingerprint(key) != pin:
+                raise UnknownPeer(f"the certificate of {peer} is not the pinned one")
+            peer = _RELAY
+        elif peer not in self._trusted:
             raise UnknownPeer(f"node {peer} is not a known peer")
         pin = self._pins.get(peer)
         if pin is not None and _fingerprint(key) != pin:
@@ -316,8 +354,8 @@ class MatchService:
     def BlindEvaluate(  # noqa: N802 (the name is fixed by the service definition)
         self, raw: bytes, context: grpc.ServicerContext
     ) -> common_pb2.SignedEnvelope:
-        peer = self._peer(context)
         request = _envelope(raw)
+        peer = self._requester(context, request)
         body = open_envelope(
             Label.BLIND_EVALUATE_REQUEST, request, self._trusted, expected_signer=peer
         )
@@ -354,8 +392,8 @@ class MatchService:
     def OwnerMatch(  # noqa: N802
         self, raw: bytes, context: grpc.ServicerContext
     ) -> common_pb2.SignedEnvelope:
-        peer = self._peer(context)
         request = _envelope(raw)
+        peer = self._requester(context, request)
         body = open_envelope(
             Label.OWNER_MATCH_REQUEST, request, self._trusted, expected_signer=peer
         )
@@ -383,8 +421,8 @@ class MatchService:
     def SyncIndex(  # noqa: N802
         self, raw: bytes, context: grpc.ServicerContext
     ) -> Iterator[match_pb2.IndexChunk]:
-        peer = self._peer(context)
         request = _envelope(raw)
+        peer = self._requester(context, request)
         body = open_envelope(Label.INDEX_REQUEST, request, self._trusted, expected_signer=peer)
         decoded = _decode(match_pb2.IndexRequest, body)
         check_context(decoded.context, peer)

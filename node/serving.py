@@ -25,12 +25,14 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
 from typing import TextIO, TypeVar
 
+from crypto.errors import BlindhitError
 from crypto.oprf import OprfServer
 from node.audit import CheckpointTimer
 from node.config import NodeConfig
@@ -202,6 +204,31 @@ class StoredDatasets:
 _REFERENCE_LENGTH = 32
 
 
+def _run_until(stop: threading.Event, runtime: NodeRuntime, match: MatchService) -> None:
+    """Wait for a stop signal; meanwhile keep the federation's directory and witness current."""
+    membership = runtime.membership
+    if membership is None:
+        while not stop.wait(0.5):
+            pass
+        return
+    next_refresh = time.monotonic()
+    while not stop.wait(0.2):
+        if time.monotonic() < next_refresh:
+            continue
+        try:
+            if runtime.refresh_membership():
+                match.reconfigure(runtime.config)
+                _log.warning(
+                    "directory version %d: %d peers",
+                    membership.directory.version if membership.directory else 0,
+                    len(runtime.config.peers),
+                )
+            membership.witness(runtime.audit, runtime.checkpoints)
+        except BlindhitError as error:
+            _log.warning("federation: %s", error)
+        next_refresh = time.monotonic() + membership.refresh_interval()
+
+
 def _key(store: DatasetStore, dataset: str, version: int) -> StoredKey:
     for key in store.keys(dataset):
         if key.version == version:
@@ -239,6 +266,11 @@ def _serve(
     out: TextIO,
     stop: threading.Event,
 ) -> None:
+    if runtime.membership is not None:
+        try:
+            runtime.refresh_membership()
+        except BlindhitError as error:
+            _log.warning("federation directory not refreshed at start: %s", error)
     config = runtime.config
     with DatasetStore(config.node.database, create=False) as store:
         for epoch in log_epochs(store, runtime.audit, config.node.id):
@@ -263,8 +295,7 @@ def _serve(
             listen = config.node.listen
             host = f"[{listen.host}]" if ":" in listen.host else listen.host
             print(f"{config.node.id} listening on {host}:{bound}", file=out, flush=True)
-            while not stop.wait(0.5):
-                pass
+            _run_until(stop, runtime, match)
         finally:
             server.stop(STOP_GRACE_SECONDS).wait()
             timer.stop()

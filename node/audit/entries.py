@@ -109,6 +109,9 @@ class EntryKind(StrEnum):
     """The counterpart was admitted to the federation."""
     MEMBER_REVOKED = "member_revoked"
     """The counterpart's membership was revoked."""
+    CHECK_RELAYED = "check_relayed"
+    """This node (the coordinating node) relayed the counterpart's signed check to the member
+    `relayed_to` and passed its signed answer back (fan-out)."""
 
 
 LEGAL_BASIS_KINDS: Final = frozenset(
@@ -119,6 +122,7 @@ LEGAL_BASIS_KINDS: Final = frozenset(
         EntryKind.DISCLOSURE_REQUESTED,
         EntryKind.DISCLOSURE_DECIDED,
         EntryKind.DISCLOSURE_DELIVERED,
+        EntryKind.CHECK_RELAYED,
     }
 )
 """Kinds that record a consultation or disclosure, which Art. 25 requires to be justified.
@@ -161,6 +165,7 @@ _TEXT_FIELDS: Final[Mapping[str, re.Pattern[str]]] = {
     "node": _NODE_ID,
     "officer": _code(64),
     "counterpart": _NODE_ID,
+    "relayed_to": _NODE_ID,
     "dataset": _code(64),
     "purpose": _code(64),
     "legal_basis": _code(128),
@@ -203,6 +208,9 @@ _REQUIRED: Final[Mapping[str, frozenset[str]]] = {
     ),
     EntryKind.MEMBER_ADMITTED: frozenset({"counterpart"}),
     EntryKind.MEMBER_REVOKED: frozenset({"counterpart"}),
+    EntryKind.CHECK_RELAYED: frozenset(
+        {"counterpart", "relayed_to", "element_count", "request_digest", "decision"}
+    ),
 }
 _ONLY_FOR: Final[Mapping[str, frozenset[str]]] = {
     "hit_count": frozenset({EntryKind.CHECK_SENT, EntryKind.OWNER_MATCH}),
@@ -210,6 +218,7 @@ _ONLY_FOR: Final[Mapping[str, frozenset[str]]] = {
     "index_digest": frozenset({EntryKind.DATASET_EPOCH_PUBLISHED}),
     "policy_digest": frozenset({EntryKind.POLICY_CHANGED}),
     "key_fingerprint": frozenset({EntryKind.KEY_ROTATED}),
+    "relayed_to": frozenset({EntryKind.CHECK_RELAYED}),
 }
 
 
@@ -320,6 +329,7 @@ class AuditEntry:
         index_digest: for `dataset_epoch_published`, BLAKE3-256 of the published match index.
         policy_digest: for `policy_changed`, BLAKE3-256 of the new policy document.
         key_fingerprint: for `key_rotated`, SHA-256 of the new public key.
+        relayed_to: for `check_relayed`, the member the coordinating node relayed the check to.
 
     Raises:
         InvalidEntry: a field has the wrong type or value, the kind lacks a field it needs, or
@@ -344,6 +354,7 @@ class AuditEntry:
     index_digest: bytes | None = None
     policy_digest: bytes | None = None
     key_fingerprint: bytes | None = None
+    relayed_to: str | None = None
 
     def __post_init__(self) -> None:
         # Types first, so that the JSON object can be formed; values are then checked on that

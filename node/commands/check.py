@@ -22,7 +22,7 @@ from node.commands.options import add_node_argument
 from node.config import QueryMode
 from node.runtime import NodeRuntime
 from protocol.check import RequestPurpose
-from protocol.errors import InputError
+from protocol.errors import FederationError, InputError
 
 __all__ = ["EXIT_HIT", "EXIT_INCOMPLETE", "EXIT_NO_HIT", "register"]
 
@@ -65,6 +65,12 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
     parser.add_argument("--dataset", required=True, help="the peers' dataset to check against")
     parser.add_argument(
         "--peer", action="append", default=[], help="a peer id (repeatable; default: all peers)"
+    )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="every member of the federation offering the dataset, in one fan-out through the "
+        "coordinating node (needs [federation] in node.toml)",
     )
     parser.add_argument(
         "--mode", choices=[m.value for m in QueryMode], default=QueryMode.INDEX.value
@@ -136,9 +142,22 @@ def _run(args: argparse.Namespace) -> int:
     labels, probes = _probes(args)
     purpose = RequestPurpose(args.officer, args.purpose, args.legal_basis, args.case)
     with NodeRuntime.open(args.node) as node:
-        peers = args.peer or [peer.id for peer in node.config.peers]
+        if node.membership is not None:
+            _refresh(node)
+        if args.all:
+            if args.peer:
+                raise InputError("give --all or --peer, not both")
+            if node.membership is None:
+                raise InputError("--all needs [federation] in node.toml")
+            peers = node.membership.members_offering(args.dataset)
+            if not peers:
+                raise InputError(f"no other member of the federation offers {args.dataset}")
+        else:
+            peers = args.peer or [peer.id for peer in node.config.peers]
         targets = [Target(peer, args.dataset) for peer in peers]
-        results = node.querier().check(probes, targets, purpose, QueryMode(args.mode))
+        results = node.querier().check(
+            probes, targets, purpose, QueryMode(args.mode), relayed=args.all
+        )
     if args.json:
         print(json.dumps(_report(labels, results), ensure_ascii=False, indent=2))
     elif args.csv:
@@ -150,6 +169,16 @@ def _run(args: argparse.Namespace) -> int:
     if any(result.status != "answered" for result in results):
         return EXIT_INCOMPLETE
     return EXIT_NO_HIT
+
+
+def _refresh(node: NodeRuntime) -> None:
+    """Use the federation's current directory; fall back to the stored one, and say so."""
+    try:
+        node.refresh_membership()
+    except FederationError as error:
+        if node.membership is None or node.membership.directory is None:
+            raise
+        print(f"blindhit: warning: using the stored directory: {error}", file=sys.stderr)
 
 
 def _report(labels: Sequence[str], results: Sequence[PeerResult]) -> dict[str, object]:

@@ -1,23 +1,27 @@
-"""`blindhit demo`: a real blinded check between an owner and a querier, in one process.
+"""`blindhit demo`: the federation on loopback (`federation.demo`), or `--local`, one check.
 
-The owner holds a few thousand invented person records (names in Latin, Arabic and Cyrillic
-script), derives their match keys, and evaluates each with its secret OPRF key into an index of
-tags. The querier blinds the match keys of a handful of probes; the owner evaluates only the
-blinded elements; the querier unblinds them and looks the tags up locally. Everything is the real
-cryptography of `crypto.oprf` (ristretto255-SHA512, OPRF mode); only the network is absent, which
-`blindhit serve` and `blindhit check` add.
+The federation demo is the main job of `make demo`: see `federation.demo` for its six steps.
+
+`--local` runs a real blinded check between an owner and a querier in one process. The owner
+holds a few thousand invented person records (names in Latin, Arabic and Cyrillic script),
+derives their match keys, and evaluates each with its secret OPRF key into an index of tags. The
+querier blinds the match keys of a handful of probes; the owner evaluates only the blinded
+elements; the querier unblinds them and looks the tags up locally.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from crypto.oprf import Mode, OprfServer, Suite, generate_key_pair
 from node.synthetic import synthetic_people
 from protocol.check import DatasetDescriptor, QuerierCheck
+from protocol.errors import InputError
 from protocol.match_index import DecodedIndex, IndexParameters, decode_index
 from protocol.match_keys import DEFAULT_PROFILE, derive_keys, oprf_input
 
@@ -66,13 +70,38 @@ _PROBES: tuple[tuple[str, dict[str, Any]], ...] = (
 def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers type is private)
     parser = subparsers.add_parser(
         "demo",
-        help="run a blinded check between an owner and a querier in this process",
-        description="Run a real blinded check in this process. Example: blindhit demo",
+        help="run a federation on loopback: fan-out check, disclosure, verified audit logs",
+        description="Start a coordinating node and four member nodes on loopback, check a "
+        "300-passenger manifest against all of them, disclose one hit and verify every audit "
+        "log. Example: blindhit demo. With --local: one blinded check in this process.",
     )
     parser.add_argument(
-        "--records", type=int, default=4000, help="invented records the owner holds (4000)"
+        "--local", action="store_true", help="only one blinded check, owner and querier here"
     )
-    parser.set_defaults(handler=_run)
+    parser.add_argument(
+        "--records", type=int, default=4000, help="with --local: the owner's records (4000)"
+    )
+    parser.add_argument(
+        "--keep", type=Path, metavar="DIR", help="run in DIR (new) and keep its files"
+    )
+    parser.set_defaults(handler=_dispatch)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.local:
+        return _run(args)
+    # Imported here: the federation demo drives the command line itself.
+    from federation.demo import run_demo  # noqa: PLC0415
+
+    print("blindhit demo: a federation of five processes on loopback, every step real")
+    if args.keep is not None:
+        if args.keep.exists():
+            raise InputError(f"--keep {args.keep}: already exists; name a new directory")
+        run_demo(args.keep)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="blindhit-demo-") as root:
+        run_demo(Path(root) / "federation")
+    return 0
 
 
 def _timed(step: Callable[[], Any]) -> tuple[Any, float]:
@@ -83,7 +112,7 @@ def _timed(step: Callable[[], Any]) -> tuple[Any, float]:
 
 def _run(args: argparse.Namespace) -> int:
     suite = Suite.RISTRETTO255_SHA512
-    print("blindhit demo: one blinded check, owner and querier in this process\n")
+    print("blindhit demo --local: one blinded check, owner and querier in this process\n")
 
     # Owner: records, match keys, and the index of tags under the dataset's secret key.
     records = [*synthetic_people(args.records), *_PLANTED]

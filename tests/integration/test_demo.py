@@ -8,7 +8,7 @@ from node.cli import main
 
 
 def test_demo_reports_hits_and_misses(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--records", "200"]) == 0
+    assert main(["demo", "--local", "--records", "200"]) == 0
     lines = {line.split("  ")[0]: line for line in capsys.readouterr().out.splitlines()}
     assert "HIT" in lines["Usama bin Ladin, born 1957-03-10"]
     assert "doc (strong)" in lines["passport POL EK-4471902"]

@@ -70,6 +70,19 @@ def entry_of(kind: EntryKind, /, **overrides: Any) -> AuditEntry:
     elif kind is EntryKind.DATASET_EPOCH_PUBLISHED:
         fields |= {"dataset": "persons", "epoch": 7, "element_count": 1_000_000}
         fields["index_digest"] = DIGEST
+    elif kind is EntryKind.CHECK_RELAYED:
+        fields |= {
+            "officer": "de-4711",
+            "counterpart": "de.bka",
+            "relayed_to": "fr.dcpj",
+            "dataset": "persons",
+            "element_count": 1200,
+            "purpose": "border-check",
+            "legal_basis": "EU-2016/680:Art.8",
+            "case_reference": "DE-2026-0042",
+            "request_digest": DIGEST,
+            "decision": Decision.ANSWERED,
+        }
     else:
         fields |= {"counterpart": "es.cnp", "officer": "gs-ops-2"}
     return AuditEntry(**(fields | overrides))

