@@ -241,9 +241,10 @@ def _check_text(text: str, what: str, limit: int, *, allow_newlines: bool = Fals
     if len(text) > limit:
         raise InputError(f"{what} is longer than {limit} characters")
     allowed = "\r\n\t" if allow_newlines else ""
-    # Category Cc: C0, DEL and C1 (U+0080..U+009F, which include a terminal's escape introducer).
-    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in text):
-        raise InputError(f"{what} contains control characters")
+    # Category Cc: C0, DEL and C1 (U+0080..U+009F, which include a terminal's escape introducer);
+    # Cs: lone surrogates, which a command line gets from bytes that are not UTF-8.
+    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in allowed for c in text):
+        raise InputError(f"{what} contains control characters or bytes that are not text")
 
 
 @dataclass(frozen=True)
