@@ -45,6 +45,7 @@ bench: $(STAMP) $(PSI_STAMP)
 	$(BIN)/python bench/node.py
 	$(BIN)/python bench/index_build.py
 	$(BIN)/python bench/serve.py
+	$(BIN)/python bench/federation.py
 	$(PSI_BIN)/python bench/psi_compare.py
 
 proto: $(STAMP)

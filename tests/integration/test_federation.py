@@ -4,7 +4,8 @@ Built by `federation.demo.running_federation` (the same code `make demo` runs), 
 datasets. Then: a fan-out check finds each owner's planted persons while the coordinating node
 keeps nothing of a probe or an outcome; a relayed answer the coordinating node altered is
 refused; a member that is down does not hold up the others; a revoked member is refused within
-one directory refresh; a restart of the coordinating node loses no member and no cosignature.
+one directory refresh; a restart of the coordinating node loses no member and no cosignature; and
+a coordinating node that alters what it relays is caught by the querier.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from federation.coordinator import Coordinator
 from federation.demo import (
     COORDINATOR,
     MEMBERS,
@@ -32,7 +34,10 @@ from federation.demo import (
     DemoFederation,
     running_federation,
 )
+from federation.fanout import FanOutRelay
+from federation.server import CoordinatorServer, create_server
 from node.audit import AuditLog, EntryKind
+from proto.blindhit.v1 import common_pb2, federation_pb2
 from protocol.match_keys import derive_keys
 
 SMALL = tuple(dataclasses.replace(member, records=150) for member in MEMBERS)
@@ -172,3 +177,48 @@ def test_a_restart_of_the_coordinating_node_loses_nothing(federation: DemoFedera
     for member, size in cosigned_before.items():
         assert federation.report.cosigned[member] >= size
     assert os.environ.get(PASSPHRASE_ENV)
+
+
+class _TamperingRelay(FanOutRelay):
+    """A coordinating node gone bad: it flips one byte of every answer it relays."""
+
+    def _relay_one(self, member: Any, relay: Any, deadline: float, answers: Any) -> None:
+        class Tamper:
+            def put(self, answer: federation_pb2.FanOutAnswer) -> None:
+                if answer.envelope:
+                    envelope = common_pb2.SignedEnvelope.FromString(answer.envelope)
+                    body = bytearray(envelope.body)
+                    body[-1] ^= 1
+                    envelope.body = bytes(body)
+                    answer.envelope = envelope.SerializeToString()
+                answers.put(answer)
+
+        super()._relay_one(member, relay, deadline, Tamper())  # type: ignore[arg-type]
+
+
+def test_the_coordinating_node_cannot_forge_an_answer(federation: DemoFederation) -> None:
+    federation.check(passengers=40)
+    passphrase = os.environ[PASSPHRASE_ENV].encode()
+    with Coordinator.open(federation.gs_dir) as coordinator:
+        rogue = CoordinatorServer(coordinator, passphrase)
+        rogue.relay.close()
+        rogue.relay = _TamperingRelay(
+            COORDINATOR,
+            rogue.tls,
+            rogue._member_endpoints,
+            rogue.audit,
+        )
+        server, port = create_server(rogue, port=0)
+        server.start()
+        try:
+            config = federation.node_dir(QUERIER) / "node.toml"
+            text = config.read_text(encoding="utf-8")
+            real = f"127.0.0.1:{federation.report.ports[COORDINATOR]}"
+            config.write_text(text.replace(real, f"127.0.0.1:{port}"), encoding="utf-8")
+            report = check_all(federation)
+        finally:
+            server.stop(None).wait()
+            rogue.close()
+    assert {peer["status"] for peer in report["peers"]} == {"failed"}
+    assert all("signature" in peer["message"] for peer in report["peers"])
+    assert hits_by_owner(report) == {}

@@ -18,6 +18,7 @@ ROOT = Path(__file__).parents[3]
         ("node.py", ("served BlindEvaluate", "one-person check", "300-person manifest")),
         ("index_build.py", ("whole build", "OPRF evaluation alone", "incremental")),
         ("serve.py", ("tags served", "peak resident", "300-person manifest after sync")),
+        ("federation.py", ("3 members", "1 fan-out call", "of raw")),
         # The test suite's virtualenv never has openmined-psi: the blindhit half runs alone.
         (
             "psi_compare.py",
