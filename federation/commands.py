@@ -28,8 +28,10 @@ import ipaddress
 import json
 import logging
 import os
+import sqlite3
 import tempfile
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -608,6 +610,27 @@ def _dataset_summary(dataset: DirectoryDataset) -> dict[str, Any]:
     }
 
 
+def _evidence(database: Path) -> list[dict[str, Any]]:
+    """The witness's evidence of members' inconsistent logs, read without any key."""
+    try:
+        connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return []
+    try:
+        rows = connection.execute(
+            "SELECT origin, time, kind, detail FROM wt_evidence ORDER BY id"
+        ).fetchall()
+    except sqlite3.Error:
+        return []  # no witness tables yet: the node never served
+    finally:
+        connection.close()
+    return [
+        {"origin": str(o), "time": format_time(datetime.fromtimestamp(int(t), UTC)),
+         "kind": str(k), "detail": str(d)}
+        for o, t, k, d in rows
+    ]  # fmt: skip
+
+
 def _run_show(args: argparse.Namespace) -> int:
     with Coordinator.open(args.federation) as coordinator:
         config = coordinator.config
@@ -646,6 +669,7 @@ def _run_show(args: argparse.Namespace) -> int:
             "directory_version": None if latest is None else latest.version,
             "directory_issued_at": None if latest is None else format_time(latest.issued_at),
             "unpublished_changes": coordinator.pending_changes(),
+            "witness_evidence": _evidence(config.database),
         }
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -670,6 +694,10 @@ def _run_show(args: argparse.Namespace) -> int:
                 f"      {dataset['name']} {dataset['suite']} {dataset['mode']} "
                 f"quota {dataset['daily_quota']}/day"
             )
+    if summary["witness_evidence"]:
+        print(f"MEMBERS CAUGHT SHOWING INCONSISTENT LOGS ({len(summary['witness_evidence'])}):")
+        for item in summary["witness_evidence"]:
+            print(f"  {item['origin']:<20} {item['time']}  {item['kind']}: {item['detail']}")
     if summary["revoked"]:
         print(f"Revoked ({len(summary['revoked'])}):")
         for revocation in summary["revoked"]:

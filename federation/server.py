@@ -40,7 +40,7 @@ from crypto.signed_note import parse_note
 from federation.coordinator import Coordinator
 from federation.directory import Directory, decode_directory
 from federation.fanout import FanOutRelay, MemberEndpoint
-from federation.witness import StaleCheckpoint, Witness
+from federation.witness import InconsistentLog, StaleCheckpoint, Witness
 from node.audit import AuditLog, CheckpointIssuer, CheckpointTimer
 from node.keys import load_private_key
 from node.pki import node_id_from_auth_context
@@ -174,6 +174,9 @@ class CoordinatorServer:
                 list(request.consistency_proof),
                 old_size=request.old_size,
             )
+        except InconsistentLog as error:
+            _log.error("witness: %s shows an inconsistent log: %s", member, error)
+            raise
         except StaleCheckpoint as stale:
             raise StaleCheckpoint(
                 f"{stale} (cosigned size {stale.cosigned_size})",

@@ -305,3 +305,34 @@ def test_overdue_requests_show_in_the_list_and_the_metrics(federation: Federatio
     metrics = federation.run("metrics", "--node", federation.owner).stdout
     assert "blindhit_disclosure_overdue 1" in metrics.splitlines()
     assert 'blindhit_dataset_epoch{dataset="watchlist"}' in metrics
+
+
+def test_an_expired_release_can_no_longer_be_fetched(federation: Federation) -> None:
+    reference, _ = check_person(federation, 233, "DE-2026-0800")
+    request_id = json.loads(file_request(federation, reference, "DE-2026-0800").stdout)[
+        "request_id"
+    ]
+    approved = owner(
+        federation, "approve", request_id[:12], "--handling", "H0", "--expires", "1h",
+        "--contact", "DCPJ duty desk", "--officer", "fr-of-9",
+    )  # fmt: skip
+    assert approved.returncode == 0, approved.stderr
+    # Two hours later, as far as the expiry is concerned.
+    connection = sqlite3.connect(federation.owner / "node.db")
+    try:
+        with connection:
+            connection.execute(
+                "UPDATE dr_received SET expires_at = ? WHERE request_id = ?",
+                ("2026-01-01T00:00:00.000000+00:00", bytes.fromhex(request_id)),
+            )
+    finally:
+        connection.close()
+    answer = json.loads(fetch(federation, request_id).stdout)
+    assert answer["state"] == "expired"
+    assert answer["release"] is None
+    delivered = [
+        e
+        for e in audit_rows(federation.owner / "node.db")
+        if e["kind"] == "disclosure_delivered" and e.get("case_reference") == "DE-2026-0800"
+    ]
+    assert [(e["decision"], e.get("reason")) for e in delivered] == [("failed", "expired")]

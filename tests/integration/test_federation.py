@@ -222,3 +222,17 @@ def test_the_coordinating_node_cannot_forge_an_answer(federation: DemoFederation
     assert {peer["status"] for peer in report["peers"]} == {"failed"}
     assert all("signature" in peer["message"] for peer in report["peers"])
     assert hits_by_owner(report) == {}
+
+
+def test_a_slow_member_times_out_alone(federation: DemoFederation) -> None:
+    federation.check(passengers=40)
+    slow = federation.processes.running["jo-psd"]
+    slow.send_signal(signal.SIGSTOP)  # alive, connected, and answering nothing
+    try:
+        report = check_all(federation)
+    finally:
+        slow.send_signal(signal.SIGCONT)
+    statuses = {peer["peer"]: peer["status"] for peer in report["peers"]}
+    assert statuses["fr-ct"] == statuses["ua-sbu"] == "answered"
+    assert statuses["jo-psd"] == "unreachable"
+    assert "Deadline" in next(p["message"] for p in report["peers"] if p["peer"] == "jo-psd")

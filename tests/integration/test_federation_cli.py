@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from concurrent import futures
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -17,13 +18,17 @@ import pytest
 from cryptography import x509
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from crypto.cosignature import CosignatureSigner
 from crypto.oprf import Suite
-from crypto.signed_note import Ed25519Verifier
+from crypto.signed_note import Ed25519Signer, Ed25519Verifier
 from federation.coordinator import Coordinator, FederationLayout
 from federation.directory import DirectoryRollback, open_directory, peers_from_directory
 from federation.store import FederationStore
+from federation.witness import InconsistentLog, Witness
+from node.audit import AuditEntry, AuditLog, CheckpointIssuer, EntryKind
 from node.cli import main
 from node.directory import NodeLayout, install_certificate, load_tls_credentials
+from node.keys import load_private_key
 from node.pki import (
     load_certificates,
     node_id_from_auth_context,
@@ -579,3 +584,36 @@ def test_coordinator_keys_need_the_passphrase(
         with pytest.raises(InputError, match="cannot decrypt"):
             coordinator.tls_credentials(b"wrong")
         assert coordinator.identity_verifier() == verifier(gs)
+
+
+def test_show_reports_a_member_caught_with_two_histories(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gs = make_federation(tmp_path)
+    member_key = Ed25519Signer.generate("fr-ct")
+    histories = [AuditLog(tmp_path / f"{name}.db") for name in ("shown", "hidden")]
+    issuers = [CheckpointIssuer(log, member_key) for log in histories]
+    for branch, log in zip(("shown", "hidden"), histories, strict=True):
+        log.append_many(
+            [
+                AuditEntry(kind=EntryKind.KEY_ROTATED, time=datetime.now(UTC), node="fr-ct",
+                           dataset=f"{branch}-{n}", key_fingerprint=bytes(32))
+                for n in range(5)
+            ]
+        )  # fmt: skip
+    with Coordinator.open(gs) as coordinator:
+        identity = load_private_key(coordinator.layout.identity_key, PASSPHRASE.encode())
+        witness = Witness(coordinator.config.database, CosignatureSigner("gs-lyon", identity))
+        witness.add_log("fr-ct", member_key.verifier())
+        witness.cosign("fr-ct", issuers[0].issue().note)
+        with pytest.raises(InconsistentLog):
+            witness.cosign("fr-ct", issuers[1].issue().note)
+        witness.close()
+    for log in histories:
+        log.close()
+    shown = output(capsys, "federation", "show", "--federation", gs)
+    assert "MEMBERS CAUGHT SHOWING INCONSISTENT LOGS (1)" in shown
+    as_json = json.loads(output(capsys, "federation", "show", "--federation", gs, "--json"))
+    assert [(e["origin"], e["kind"]) for e in as_json["witness_evidence"]] == [
+        ("fr-ct", "fork_same_size")
+    ]
