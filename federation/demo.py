@@ -90,22 +90,22 @@ class Member:
 
 
 MEMBERS: Final = (
-    Member("fr-ct", "FRA", 3000, (
+    Member("fr-ct", "FRA", 2000, (
         {"id": "FR-W-0001", "family_name": "Kowalczyk", "given_names": "Anna Maria",
          "date_of_birth": "1988-11-02", "document_type": "passport",
          "document_number": "EK4471902", "document_issuing_country": "POL",
          "person_status": "wanted", "notice_type": "red-notice"},
     )),
-    Member("jo-psd", "JOR", 3000, (
+    Member("jo-psd", "JOR", 2000, (
         {"id": "JO-W-0001", "name": "أسامة بن لادن", "date_of_birth": "1957-03-10",
          "person_status": "wanted", "notice_type": "red-notice",
          "warning_markers": "armed"},
     )),
-    Member("ua-sbu", "UKR", 3000, (
+    Member("ua-sbu", "UKR", 2000, (
         {"id": "UA-W-0001", "name": "Дмитрий Соколов", "date_of_birth": "1979-06-21",
          "person_status": "suspect", "notice_type": "blue-notice"},
     )),
-    Member("de-bka", "DEU", 500),
+    Member("de-bka", "DEU", 300),
 )  # fmt: skip
 QUERIER: Final = "de-bka"
 _PLANTED_PASSENGERS: Final = (
