@@ -33,20 +33,11 @@ cosignature by a known witness key that does not verify, or a note without one, 
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
 from cryptography.exceptions import InvalidSignature as _CryptographyInvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-)
 
 from crypto.errors import CryptoError, InvalidEncoding, InvalidInput, InvalidSignature
 from crypto.signed_note import (
@@ -54,8 +45,10 @@ from crypto.signed_note import (
     Checkpoint,
     Note,
     NoteSignature,
-    _b64decode_strict,
-    _b64encode,
+    _decode_key_fields,
+    _key_id,
+    _NoteKeySigner,
+    _NoteKeyVerifier,
     is_valid_key_name,
     parse_note,
 )
@@ -79,13 +72,10 @@ COSIGNATURE_V1_HEADER: Final = "cosignature/v1\n"
 MAX_TIMESTAMP: Final = 2**63 - 1
 """tlog-cosignature, "Format": a timestamp MUST NOT exceed 2**63 - 1."""
 
-_KEY_ID_SIZE: Final = 4
 _TIMESTAMP_SIZE: Final = 8
 _ED25519_KEY_SIZE: Final = 32
 _ED25519_SIGNATURE_SIZE: Final = 64
 _SIGNATURE_SIZE: Final = _TIMESTAMP_SIZE + _ED25519_SIGNATURE_SIZE
-_SIGNER_KEY_PREFIX: Final = "PRIVATE+KEY+"
-_HEX_KEY_ID: Final = re.compile(r"[0-9a-f]{8}")
 
 
 def _check_timestamp(timestamp: int) -> None:
@@ -102,14 +92,7 @@ def cosignature_key_id(name: str, public_key: bytes) -> int:
     """
     if not is_valid_key_name(name):
         raise InvalidInput(f"expected a key name without spaces or '+', got {name!r}")
-    if len(public_key) != _ED25519_KEY_SIZE:
-        raise InvalidInput(
-            f"expected a {_ED25519_KEY_SIZE}-byte Ed25519 public key, got {len(public_key)} bytes"
-        )
-    digest = hashlib.sha256(
-        name.encode("utf-8") + b"\n" + bytes([COSIGNATURE_SIGNATURE_TYPE]) + public_key
-    ).digest()
-    return int.from_bytes(digest[:_KEY_ID_SIZE], "big")
+    return _key_id(name, COSIGNATURE_SIGNATURE_TYPE, public_key)
 
 
 def cosigned_message(text: str, timestamp: int) -> bytes:
@@ -129,11 +112,7 @@ def _split_key(encoded: str, what: str) -> tuple[str, int, bytes]:
     if len(parts) != 3:
         raise InvalidEncoding(f"expected a {what} of the form <name>+<key ID>+<key>")
     name, hex_id, key64 = parts
-    if not is_valid_key_name(name):
-        raise InvalidEncoding(f"expected a key name without spaces or '+' in the {what}")
-    if _HEX_KEY_ID.fullmatch(hex_id) is None:
-        raise InvalidEncoding(f"expected 8 lowercase hex digits as key ID, got {hex_id!r}")
-    key = _b64decode_strict(key64)
+    key_id, key = _decode_key_fields(name, hex_id, key64, what)
     if not key:
         raise InvalidEncoding(f"expected a signature type and a key in the {what}")
     if key[0] != COSIGNATURE_SIGNATURE_TYPE:
@@ -146,7 +125,7 @@ def _split_key(encoded: str, what: str) -> tuple[str, int, bytes]:
             f"expected a {_ED25519_KEY_SIZE}-byte Ed25519 key in the {what}, got "
             f"{len(key) - 1} bytes"
         )
-    return name, int(hex_id, 16), key[1:]
+    return name, key_id, key[1:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,68 +142,22 @@ class Cosignature:
         return f"{self.key_name}+{self.key_id:08x}"
 
 
-class CosignatureVerifier:
-    """A witness's Ed25519 public key with its name: checks `cosignature/v1` lines of a note."""
+class CosignatureVerifier(_NoteKeyVerifier):
+    """A witness's Ed25519 public key with its name: checks `cosignature/v1` lines of a note.
 
-    __slots__ = ("_key", "_key_id", "_name", "_public_key")
+    Its verifier key ("vkey") is `<name>+<8 hex key ID>+<base64(0x04 || public key)>`.
+    """
 
-    def __init__(self, name: str, public_key: bytes | Ed25519PublicKey) -> None:
-        if isinstance(public_key, Ed25519PublicKey):
-            raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-        else:
-            raw = bytes(public_key)
-        self._key_id = cosignature_key_id(name, raw)
-        try:
-            self._key = Ed25519PublicKey.from_public_bytes(raw)
-        except ValueError as exc:
-            raise InvalidInput("expected a valid Ed25519 public key") from exc
-        self._name = name
-        self._public_key = raw
+    __slots__ = ()
 
-    @classmethod
-    def from_verifier_key(cls, verifier_key: str) -> CosignatureVerifier:
-        """Parse a vkey `<name>+<8 hex key ID>+<base64(0x04 || public key)>`.
-
-        Raises:
-            InvalidEncoding: the key is malformed, of another signature type, or its key ID does
-                not match its name and key.
-        """
-        name, key_id, public_key = _split_key(verifier_key, "witness verifier key")
-        expected = cosignature_key_id(name, public_key)
-        if expected != key_id:
-            raise InvalidEncoding(
-                f"witness verifier key ID {key_id:08x} does not match its key and name "
-                f"({expected:08x})"
-            )
-        try:
-            return cls(name, public_key)
-        except InvalidInput as exc:
-            raise InvalidEncoding("witness verifier key holds an invalid Ed25519 key") from exc
-
-    @property
-    def name(self) -> str:
-        """The witness name that its signature lines carry."""
-        return self._name
-
-    @property
-    def key_id(self) -> int:
-        """The 32-bit key ID that its cosignatures start with."""
-        return self._key_id
-
-    @property
-    def public_key(self) -> bytes:
-        """The 32-byte RFC 8032 public key."""
-        return self._public_key
+    _SIGNATURE_TYPE = COSIGNATURE_SIGNATURE_TYPE
+    _VERIFIER_KEY = "witness verifier key"
+    _split_key = staticmethod(_split_key)
 
     @property
     def key(self) -> str:
         """The witness named as in reports: `<name>+<8 hex key ID>`."""
         return f"{self._name}+{self._key_id:08x}"
-
-    def verifier_key(self) -> str:
-        """Return the vkey `<name>+<8 hex key ID>+<base64(0x04 || public key)>`."""
-        blob = bytes([COSIGNATURE_SIGNATURE_TYPE]) + self._public_key
-        return f"{self._name}+{self._key_id:08x}+{_b64encode(blob)}"
 
     def matches(self, signature: NoteSignature) -> bool:
         """Return whether `signature` is a line by this key (same name and key ID)."""
@@ -283,86 +216,19 @@ class CosignatureVerifier:
             )
         return timestamp
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, CosignatureVerifier):
-            return NotImplemented
-        return self._name == other._name and self._public_key == other._public_key
 
-    def __hash__(self) -> int:
-        return hash((self._name, self._public_key))
-
-    def __repr__(self) -> str:
-        return f"CosignatureVerifier({self.verifier_key()!r})"
-
-
-class CosignatureSigner:
+class CosignatureSigner(_NoteKeySigner[CosignatureVerifier]):
     """A witness's Ed25519 private key with its name: adds `cosignature/v1` lines to checkpoints.
 
     It signs what it is given: a witness opens the note with the log's key and checks
-    consistency first (`federation.witness`), then cosigns.
+    consistency first (`federation.witness`), then cosigns. Its signer key is
+    `PRIVATE+KEY+<name>+<8 hex key ID>+<base64(0x04 || seed)>`.
     """
 
-    __slots__ = ("_key", "_verifier")
+    __slots__ = ()
 
-    def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
-        self._key = private_key
-        self._verifier = CosignatureVerifier(name, private_key.public_key())
-
-    @classmethod
-    def generate(cls, name: str) -> CosignatureSigner:
-        """Return a signer with a fresh random key."""
-        return cls(name, Ed25519PrivateKey.generate())
-
-    @classmethod
-    def from_seed(cls, name: str, seed: bytes) -> CosignatureSigner:
-        """Return the signer of the 32-byte RFC 8032 private key `seed`."""
-        if len(seed) != _ED25519_KEY_SIZE:
-            raise InvalidInput(
-                f"expected a {_ED25519_KEY_SIZE}-byte Ed25519 seed, got {len(seed)} bytes"
-            )
-        return cls(name, Ed25519PrivateKey.from_private_bytes(seed))
-
-    @classmethod
-    def from_signer_key(cls, signer_key: str) -> CosignatureSigner:
-        """Parse `PRIVATE+KEY+<name>+<8 hex key ID>+<base64(0x04 || seed)>`.
-
-        Raises:
-            InvalidEncoding: the key is malformed, of another type, or its key ID does not match.
-        """
-        if not signer_key.startswith(_SIGNER_KEY_PREFIX):
-            raise InvalidEncoding("expected a witness signer key starting with 'PRIVATE+KEY+'")
-        name, key_id, seed = _split_key(signer_key[len(_SIGNER_KEY_PREFIX) :], "witness signer key")
-        signer = cls.from_seed(name, seed)
-        if signer.key_id != key_id:
-            raise InvalidEncoding(
-                f"witness signer key ID {key_id:08x} does not match its key and name "
-                f"({signer.key_id:08x})"
-            )
-        return signer
-
-    @property
-    def name(self) -> str:
-        """The witness name written in its signature lines."""
-        return self._verifier.name
-
-    @property
-    def key_id(self) -> int:
-        """The 32-bit key ID written before each cosignature."""
-        return self._verifier.key_id
-
-    def verifier(self) -> CosignatureVerifier:
-        """Return the matching verifier."""
-        return self._verifier
-
-    def verifier_key(self) -> str:
-        """Return the public vkey to hand to log clients and auditors."""
-        return self._verifier.verifier_key()
-
-    def signer_key(self) -> str:
-        """Return the secret signer key string; whoever holds it can cosign as this witness."""
-        seed = self._key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-        blob = bytes([COSIGNATURE_SIGNATURE_TYPE]) + seed
-        return f"{_SIGNER_KEY_PREFIX}{self.name}+{self.key_id:08x}+{_b64encode(blob)}"
+    _VERIFIER = CosignatureVerifier
+    _SIGNER_KEY = "witness signer key"
 
     def signature(self, text: str, time: int) -> NoteSignature:
         """Return this witness's cosignature line of the checkpoint text `text` at `time`.
@@ -397,10 +263,6 @@ class CosignatureSigner:
         if len(kept) + 1 > MAX_SIGNATURES:
             raise InvalidInput(f"a note holds at most {MAX_SIGNATURES} signatures")
         return Note(parsed.text, (*kept, new)).to_str()
-
-    def __repr__(self) -> str:
-        # The private key is never shown.
-        return f"CosignatureSigner(name={self.name!r}, key_id={self.key_id:08x})"
 
 
 def verify_cosignatures(

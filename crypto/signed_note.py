@@ -35,7 +35,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import ClassVar, Final, Generic, Self, TypeVar
 
 from cryptography.exceptions import InvalidSignature as _CryptographyInvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -131,38 +131,53 @@ def _b64encode(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
-def ed25519_key_id(name: str, public_key: bytes) -> int:
-    """Return the key ID of an Ed25519 key: `SHA-256(name || 0x0A || 0x01 || key)[:4]` as uint32.
-
-    signed-note, "Ed25519 signatures".
-    """
+def _key_id(name: str, signature_type: int, public_key: bytes) -> int:
+    """Return `SHA-256(name || 0x0A || signature type || key)[:4]` as a big-endian uint32."""
     if len(public_key) != _ED25519_KEY_SIZE:
         raise InvalidInput(
             f"expected a {_ED25519_KEY_SIZE}-byte Ed25519 public key, got {len(public_key)} bytes"
         )
     digest = hashlib.sha256(
-        name.encode("utf-8") + b"\n" + bytes([ED25519_SIGNATURE_TYPE]) + public_key
+        name.encode("utf-8") + b"\n" + bytes([signature_type]) + public_key
     ).digest()
     return int.from_bytes(digest[:_KEY_ID_SIZE], "big")
 
 
-def _split_key(encoded: str, what: str) -> tuple[str, int, bytes]:
-    """Split `<name>+<hex key ID>+<base64 key data>` into its checked parts."""
-    parts = encoded.split("+", 2)
-    if len(parts) != 3:
-        raise InvalidEncoding(f"expected a {what} of the form <name>+<key ID>+<key>, got 1 field")
-    name, hex_id, key64 = parts
+def ed25519_key_id(name: str, public_key: bytes) -> int:
+    """Return the key ID of an Ed25519 key: `SHA-256(name || 0x0A || 0x01 || key)[:4]` as uint32.
+
+    signed-note, "Ed25519 signatures".
+    """
+    return _key_id(name, ED25519_SIGNATURE_TYPE, public_key)
+
+
+def _decode_key_fields(name: str, hex_id: str, key64: str, what: str) -> tuple[int, bytes]:
+    """Check the name and key ID fields of a `what` and decode its base64 key data."""
     if not is_valid_key_name(name):
         raise InvalidEncoding(f"expected a key name without spaces or '+' in the {what}")
     if _HEX_KEY_ID.fullmatch(hex_id) is None:
         raise InvalidEncoding(f"expected 8 lowercase hex digits as key ID, got {hex_id!r}")
-    key = _b64decode_strict(key64)
+    return int(hex_id, 16), _b64decode_strict(key64)
+
+
+def _encode_key(name: str, key_id: int, signature_type: int, key: bytes) -> str:
+    """Return `<name>+<8 hex key ID>+<base64(signature type || key)>`."""
+    return f"{name}+{key_id:08x}+{_b64encode(bytes([signature_type]) + key)}"
+
+
+def _split_key(encoded: str, what: str) -> tuple[str, int, bytes]:
+    """Split `<name>+<hex key ID>+<base64(0x01 || key)>` into its checked parts."""
+    parts = encoded.split("+", 2)
+    if len(parts) != 3:
+        raise InvalidEncoding(f"expected a {what} of the form <name>+<key ID>+<key>, got 1 field")
+    name, hex_id, key64 = parts
+    key_id, key = _decode_key_fields(name, hex_id, key64, what)
     if len(key) != 1 + _ED25519_KEY_SIZE or key[0] != ED25519_SIGNATURE_TYPE:
         raise InvalidEncoding(
             f"expected 0x01 and a {_ED25519_KEY_SIZE}-byte Ed25519 key in the {what}, got "
             f"{len(key)} bytes starting {key[:1].hex() or 'with nothing'}"
         )
-    return name, int(hex_id, 16), key[1:]
+    return name, key_id, key[1:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,10 +324,18 @@ def parse_note(note: str | bytes) -> Note:
     return Note(text, tuple(signatures))
 
 
-class Ed25519Verifier:
-    """An Ed25519 public key with its key name: checks signatures of signed notes."""
+class _NoteKeyVerifier:
+    """An Ed25519 public key with its key name, for signatures of one signature type.
+
+    The type byte goes into the key ID and the verifier key, so that a key of one type is never
+    taken for a key of another; subclasses say what the signatures cover.
+    """
 
     __slots__ = ("_key", "_key_id", "_name", "_public_key")
+
+    _SIGNATURE_TYPE: ClassVar[int]
+    # What errors call a verifier key of this type.
+    _VERIFIER_KEY: ClassVar[str]
 
     def __init__(self, name: str, public_key: bytes | Ed25519PublicKey) -> None:
         if not is_valid_key_name(name):
@@ -321,13 +344,18 @@ class Ed25519Verifier:
             raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
         else:
             raw = bytes(public_key)
-        self._key_id = ed25519_key_id(name, raw)
+        self._key_id = _key_id(name, self._SIGNATURE_TYPE, raw)
         try:
             self._key = Ed25519PublicKey.from_public_bytes(raw)
         except ValueError as exc:
             raise InvalidInput("expected a valid Ed25519 public key") from exc
         self._name = name
         self._public_key = raw
+
+    @staticmethod
+    def _split_key(encoded: str, what: str) -> tuple[str, int, bytes]:
+        """Split `<name>+<hex key ID>+<base64(type byte || key)>` of this type into its parts."""
+        raise NotImplementedError
 
     @property
     def name(self) -> str:
@@ -345,27 +373,132 @@ class Ed25519Verifier:
         return self._public_key
 
     @classmethod
-    def from_verifier_key(cls, verifier_key: str) -> Ed25519Verifier:
-        """Parse a verifier key `<name>+<8 hex key ID>+<base64(0x01 || public key)>`.
+    def from_verifier_key(cls, verifier_key: str) -> Self:
+        """Parse a verifier key `<name>+<8 hex key ID>+<base64(type byte || public key)>`.
 
         Raises:
-            InvalidEncoding: the key is malformed, not Ed25519, or its key ID does not match.
+            InvalidEncoding: the key is malformed, of another signature type, or its key ID does
+                not match its name and key.
         """
-        name, key_id, public_key = _split_key(verifier_key, "verifier key")
-        if ed25519_key_id(name, public_key) != key_id:
+        name, key_id, public_key = cls._split_key(verifier_key, cls._VERIFIER_KEY)
+        expected = _key_id(name, cls._SIGNATURE_TYPE, public_key)
+        if expected != key_id:
             raise InvalidEncoding(
-                f"verifier key ID {key_id:08x} does not match its key and name "
-                f"({ed25519_key_id(name, public_key):08x})"
+                f"{cls._VERIFIER_KEY} ID {key_id:08x} does not match its key and name "
+                f"({expected:08x})"
             )
         try:
             return cls(name, public_key)
         except InvalidInput as exc:
-            raise InvalidEncoding("verifier key holds an invalid Ed25519 public key") from exc
+            raise InvalidEncoding(
+                f"{cls._VERIFIER_KEY} holds an invalid Ed25519 public key"
+            ) from exc
 
     def verifier_key(self) -> str:
-        """Return the verifier key `<name>+<8 hex key ID>+<base64(0x01 || public key)>`."""
-        blob = bytes([ED25519_SIGNATURE_TYPE]) + self.public_key
-        return f"{self.name}+{self.key_id:08x}+{_b64encode(blob)}"
+        """Return the verifier key `<name>+<8 hex key ID>+<base64(type byte || public key)>`."""
+        return _encode_key(self._name, self._key_id, self._SIGNATURE_TYPE, self._public_key)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, type(self)):
+            return NotImplemented
+        return self._name == other._name and self._public_key == other._public_key
+
+    def __hash__(self) -> int:
+        return hash((self._name, self._public_key))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.verifier_key()!r})"
+
+
+_VerifierT = TypeVar("_VerifierT", bound=_NoteKeyVerifier)
+
+
+class _NoteKeySigner(Generic[_VerifierT]):
+    """An Ed25519 private key with its key name, for signatures of its verifier's type."""
+
+    __slots__ = ("_key", "_verifier")
+
+    # The verifier class of the same signature type, and what errors call a signer key.
+    _VERIFIER: type[_VerifierT]
+    _SIGNER_KEY: ClassVar[str]
+
+    def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
+        self._key = private_key
+        self._verifier = self._VERIFIER(name, private_key.public_key())
+
+    @classmethod
+    def generate(cls, name: str) -> Self:
+        """Return a signer with a fresh random key."""
+        return cls(name, Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_seed(cls, name: str, seed: bytes) -> Self:
+        """Return the signer of the 32-byte RFC 8032 private key `seed`."""
+        if len(seed) != _ED25519_KEY_SIZE:
+            raise InvalidInput(
+                f"expected a {_ED25519_KEY_SIZE}-byte Ed25519 seed, got {len(seed)} bytes"
+            )
+        return cls(name, Ed25519PrivateKey.from_private_bytes(seed))
+
+    @classmethod
+    def from_signer_key(cls, signer_key: str) -> Self:
+        """Parse a signer key `PRIVATE+KEY+<name>+<8 hex key ID>+<base64(type byte || seed)>`.
+
+        Raises:
+            InvalidEncoding: the key is malformed, of another signature type, or its key ID does
+                not match the public key derived from the seed.
+        """
+        what = cls._SIGNER_KEY
+        if not signer_key.startswith(_SIGNER_KEY_PREFIX):
+            raise InvalidEncoding(f"expected a {what} starting with 'PRIVATE+KEY+'")
+        name, key_id, seed = cls._VERIFIER._split_key(signer_key[len(_SIGNER_KEY_PREFIX) :], what)
+        signer = cls.from_seed(name, seed)
+        if signer.key_id != key_id:
+            raise InvalidEncoding(
+                f"{what} ID {key_id:08x} does not match its key and name ({signer.key_id:08x})"
+            )
+        return signer
+
+    @property
+    def name(self) -> str:
+        """The key name written in signature lines."""
+        return self._verifier.name
+
+    @property
+    def key_id(self) -> int:
+        """The 32-bit key ID written before each signature."""
+        return self._verifier.key_id
+
+    def verifier(self) -> _VerifierT:
+        """Return the matching verifier."""
+        return self._verifier
+
+    def verifier_key(self) -> str:
+        """Return the public verifier key string to hand to verifiers."""
+        return self._verifier.verifier_key()
+
+    def signer_key(self) -> str:
+        """Return the secret signer key string; whoever holds it can sign as this key."""
+        seed = self._key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        encoded = _encode_key(self.name, self.key_id, self._VERIFIER._SIGNATURE_TYPE, seed)
+        return _SIGNER_KEY_PREFIX + encoded
+
+    def __repr__(self) -> str:
+        # The private key is never shown.
+        return f"{type(self).__name__}(name={self.name!r}, key_id={self.key_id:08x})"
+
+
+class Ed25519Verifier(_NoteKeyVerifier):
+    """An Ed25519 public key with its key name: checks signatures of signed notes.
+
+    Its verifier key is `<name>+<8 hex key ID>+<base64(0x01 || public key)>`.
+    """
+
+    __slots__ = ()
+
+    _SIGNATURE_TYPE = ED25519_SIGNATURE_TYPE
+    _VERIFIER_KEY = "verifier key"
+    _split_key = staticmethod(_split_key)
 
     def verify(self, text: str, signature: NoteSignature) -> None:
         """Check that `signature` is this key's Ed25519 signature of the note text `text`.
@@ -390,82 +523,17 @@ class Ed25519Verifier:
                 f"invalid signature for key {self.name}+{self.key_id:08x}"
             ) from exc
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Ed25519Verifier):
-            return NotImplemented
-        return self.name == other.name and self.public_key == other.public_key
 
-    def __hash__(self) -> int:
-        return hash((self.name, self.public_key))
+class Ed25519Signer(_NoteKeySigner[Ed25519Verifier]):
+    """An Ed25519 private key with its key name: signs notes and checkpoints.
 
-    def __repr__(self) -> str:
-        return f"Ed25519Verifier({self.verifier_key()!r})"
+    Its signer key is `PRIVATE+KEY+<name>+<8 hex key ID>+<base64(0x01 || seed)>`.
+    """
 
+    __slots__ = ()
 
-class Ed25519Signer:
-    """An Ed25519 private key with its key name: signs notes and checkpoints."""
-
-    __slots__ = ("_key", "_verifier")
-
-    def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
-        self._key = private_key
-        self._verifier = Ed25519Verifier(name, private_key.public_key())
-
-    @classmethod
-    def generate(cls, name: str) -> Ed25519Signer:
-        """Return a signer with a fresh random key."""
-        return cls(name, Ed25519PrivateKey.generate())
-
-    @classmethod
-    def from_seed(cls, name: str, seed: bytes) -> Ed25519Signer:
-        """Return the signer of the 32-byte RFC 8032 private key `seed`."""
-        if len(seed) != _ED25519_KEY_SIZE:
-            raise InvalidInput(
-                f"expected a {_ED25519_KEY_SIZE}-byte Ed25519 seed, got {len(seed)} bytes"
-            )
-        return cls(name, Ed25519PrivateKey.from_private_bytes(seed))
-
-    @classmethod
-    def from_signer_key(cls, signer_key: str) -> Ed25519Signer:
-        """Parse a signer key `PRIVATE+KEY+<name>+<8 hex key ID>+<base64(0x01 || seed)>`.
-
-        Raises:
-            InvalidEncoding: the key is malformed, not Ed25519, or its key ID does not match the
-                public key derived from the seed.
-        """
-        if not signer_key.startswith(_SIGNER_KEY_PREFIX):
-            raise InvalidEncoding("expected a signer key starting with 'PRIVATE+KEY+'")
-        name, key_id, seed = _split_key(signer_key[len(_SIGNER_KEY_PREFIX) :], "signer key")
-        signer = cls.from_seed(name, seed)
-        if signer.key_id != key_id:
-            raise InvalidEncoding(
-                f"signer key ID {key_id:08x} does not match its key and name ({signer.key_id:08x})"
-            )
-        return signer
-
-    @property
-    def name(self) -> str:
-        """The key name written in signature lines."""
-        return self._verifier.name
-
-    @property
-    def key_id(self) -> int:
-        """The 32-bit key ID written before each signature."""
-        return self._verifier.key_id
-
-    def verifier(self) -> Ed25519Verifier:
-        """Return the matching verifier."""
-        return self._verifier
-
-    def verifier_key(self) -> str:
-        """Return the public verifier key string to hand to verifiers."""
-        return self._verifier.verifier_key()
-
-    def signer_key(self) -> str:
-        """Return the secret signer key string; whoever holds it can sign as this key."""
-        seed = self._key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-        blob = bytes([ED25519_SIGNATURE_TYPE]) + seed
-        return f"{_SIGNER_KEY_PREFIX}{self.name}+{self.key_id:08x}+{_b64encode(blob)}"
+    _VERIFIER = Ed25519Verifier
+    _SIGNER_KEY = "signer key"
 
     def signature(self, text: str) -> NoteSignature:
         """Return this key's signature of the note text `text`."""
@@ -475,10 +543,6 @@ class Ed25519Signer:
     def sign(self, text: str) -> str:
         """Return the note of `text` signed by this key alone."""
         return sign_note(text, [self])
-
-    def __repr__(self) -> str:
-        # The private key is never shown.
-        return f"Ed25519Signer(name={self.name!r}, key_id={self.key_id:08x})"
 
 
 def sign_note(text: str | Note, signers: Sequence[Ed25519Signer]) -> str:

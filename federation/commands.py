@@ -48,14 +48,16 @@ from federation.directory import (
     RevocationReason,
     format_time,
 )
-from node.commands.options import positive
+from node.commands.options import (
+    add_passphrase_arguments,
+    check_extra_hosts,
+    key_settings,
+    positive,
+)
 from node.config import (
-    KeySettings,
     check_country,
     check_dataset_name,
-    check_env_variable,
     check_node_id,
-    is_valid_host,
     parse_host_port,
 )
 from node.pki import certificate_fingerprint, load_certificate_request
@@ -160,13 +162,7 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
         metavar="DAYS",
         help=f"validity of the CA certificate (default {CA_VALIDITY_DAYS})",
     )
-    secret = init.add_mutually_exclusive_group(required=True)
-    secret.add_argument(
-        "--passphrase-env", metavar="VARIABLE", help="environment variable holding the passphrase"
-    )
-    secret.add_argument(
-        "--passphrase-file", type=Path, metavar="FILE", help="file holding the passphrase"
-    )
+    add_passphrase_arguments(init)
     init.add_argument("--json", action="store_true", help="print the summary as JSON")
     init.set_defaults(handler=_run_init)
 
@@ -313,15 +309,8 @@ def _run_init(args: argparse.Namespace) -> int:
             f"--refresh: expected {MIN_REFRESH_SECONDS} to {MAX_REFRESH_SECONDS} seconds, "
             f"got {args.refresh}"
         )
-    for host in args.san:
-        if not is_valid_host(host):
-            raise InputError(f"--san: expected a host name or IP address, got {host!r}")
-    if args.passphrase_env is not None:
-        check_env_variable(args.passphrase_env, "--passphrase-env")
-    keys = KeySettings(
-        passphrase_env=args.passphrase_env,
-        passphrase_file=args.passphrase_file.absolute() if args.passphrase_file else None,
-    )
+    check_extra_hosts(args.san)
+    keys = key_settings(args)
     result = init_federation(
         args.directory,
         node_id=node_id,

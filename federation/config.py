@@ -30,8 +30,6 @@ Decisions:
 
 from __future__ import annotations
 
-import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -43,6 +41,8 @@ from node.config import (
     check_env_variable,
     check_node_id,
     parse_host_port,
+    read_config_document,
+    write_new_config_file,
 )
 from protocol.errors import InputError
 
@@ -139,19 +139,7 @@ def load_federation_config(path: Path) -> FederationConfig:
         InputError: `<file>: <key path>: <problem>` for an unreadable file, invalid TOML, a
             missing or unknown key, or a value of the wrong type or out of range.
     """
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(_MAX_CONFIG_SIZE + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read configuration {path}: {exc.strerror or exc}") from exc
-    if len(data) > _MAX_CONFIG_SIZE:
-        raise InputError(f"{path}: larger than {_MAX_CONFIG_SIZE} bytes; not a configuration")
-    try:
-        document = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML: {exc}") from exc
+    document = read_config_document(path, max_size=_MAX_CONFIG_SIZE, kind="configuration")
     unknown = sorted(set(document) - {"federation", "keys"})
     if unknown:
         raise InputError(f"{path}: {unknown[0]}: unknown table (known: federation, keys)")
@@ -256,14 +244,4 @@ def write_federation_config(path: Path, config: FederationConfig) -> None:
     Raises:
         InputError: the file exists or cannot be written.
     """
-    text = render_federation_config(config)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError as exc:
-        raise InputError(f"{path} exists; a configuration is never overwritten") from exc
-    except OSError as exc:
-        raise InputError(f"cannot create {path}: {exc.strerror or exc}") from exc
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
+    write_new_config_file(path, render_federation_config(config))

@@ -43,7 +43,6 @@ from types import TracebackType
 from typing import Final
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from crypto.signed_note import Ed25519Signer, Ed25519Verifier, parse_note
 from federation.ca import (
@@ -74,8 +73,8 @@ from federation.directory import (
 )
 from federation.store import FederationStore, IssuedCertificate, PublishedDirectory
 from node.config import HostPort, KeySettings, check_env_variable, check_node_id
-from node.directory import certificate_hosts
-from node.keys import load_private_key, load_verifier, write_private_key
+from node.directory import KeysLayout, certificate_hosts, write_identity_key
+from node.keys import load_private_key, load_verifier
 from node.pki import (
     CA_CERTIFICATE_FILE,
     CA_KEY_FILE,
@@ -106,10 +105,8 @@ _UNSIGNED_FINGERPRINT: Final = "sha256:" + "0" * 64
 
 
 @dataclass(frozen=True, slots=True)
-class FederationLayout:
+class FederationLayout(KeysLayout):
     """Where each file of the coordinating node's directory `root` lives."""
-
-    root: Path
 
     @property
     def config(self) -> Path:
@@ -130,26 +127,6 @@ class FederationLayout:
     @property
     def ca_key(self) -> Path:
         return self.ca / CA_KEY_FILE
-
-    @property
-    def keys(self) -> Path:
-        return self.root / "keys"
-
-    @property
-    def identity_key(self) -> Path:
-        return self.keys / "identity.pem"
-
-    @property
-    def identity_verifier_key(self) -> Path:
-        return self.keys / "identity.vkey"
-
-    @property
-    def tls_key(self) -> Path:
-        return self.keys / "tls-key.pem"
-
-    @property
-    def tls_certificate(self) -> Path:
-        return self.keys / "tls-cert.pem"
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,10 +214,7 @@ def init_federation(
         layout = FederationLayout(staging)
         layout.keys.mkdir(mode=0o700)
         layout.keys.chmod(0o700)
-        identity_key = Ed25519PrivateKey.generate()
-        write_private_key(layout.identity_key, identity_key, passphrase)
-        verifier_key = Ed25519Signer(node_id, identity_key).verifier_key()
-        write_public_file(layout.identity_verifier_key, (verifier_key + "\n").encode("ascii"))
+        verifier_key = write_identity_key(layout, node_id, passphrase)
         ca = create_federation_ca(
             layout.ca,
             ca_name or f"{node_id} federation CA",

@@ -22,13 +22,11 @@ its checkpoints are signed there too.
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import FrameType
 from typing import Any, Final, TextIO
 
 import grpc
@@ -44,6 +42,7 @@ from federation.witness import InconsistentLog, StaleCheckpoint, Witness
 from node.audit import AuditLog, CheckpointIssuer, CheckpointTimer
 from node.keys import load_private_key
 from node.pki import node_id_from_auth_context
+from node.server import stop_on_signals
 from node.service import rpc
 from proto.blindhit.v1 import federation_pb2
 from protocol.errors import PeerError, UnknownPeer
@@ -274,40 +273,27 @@ def serve(
     out: TextIO = sys.stdout,
 ) -> None:
     """Run the coordinating node in `directory` until SIGTERM or SIGINT."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        del signum, frame
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        with Coordinator.open(directory) as coordinator:
-            services = CoordinatorServer(coordinator, passphrase)
+    with stop_on_signals() as stop, Coordinator.open(directory) as coordinator:
+        services = CoordinatorServer(coordinator, passphrase)
+        try:
+            server, bound = create_server(services, port=port)
+            timer = CheckpointTimer(services.checkpoints, 1.0)
+            server.start()
+            timer.start()
             try:
-                server, bound = create_server(services, port=port)
-                timer = CheckpointTimer(services.checkpoints, 1.0)
-                server.start()
-                timer.start()
-                try:
-                    config = coordinator.config
-                    host = (
-                        f"[{config.listen.host}]"
-                        if ":" in config.listen.host
-                        else config.listen.host
-                    )
-                    print(f"{config.id} listening on {host}:{bound}", file=out, flush=True)
-                    while not stop.wait(PUBLISH_CHECK_SECONDS):
-                        try:
-                            services.publish_if_changed()
-                        except BlindhitError:
-                            _log.exception("the directory could not be published")
-                finally:
-                    server.stop(STOP_GRACE_SECONDS).wait()
-                    timer.stop()
-                    services.checkpoints.issue()
+                config = coordinator.config
+                host = (
+                    f"[{config.listen.host}]" if ":" in config.listen.host else config.listen.host
+                )
+                print(f"{config.id} listening on {host}:{bound}", file=out, flush=True)
+                while not stop.wait(PUBLISH_CHECK_SECONDS):
+                    try:
+                        services.publish_if_changed()
+                    except BlindhitError:
+                        _log.exception("the directory could not be published")
             finally:
-                services.close()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+                server.stop(STOP_GRACE_SECONDS).wait()
+                timer.stop()
+                services.checkpoints.issue()
+        finally:
+            services.close()

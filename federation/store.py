@@ -70,6 +70,7 @@ from federation.directory import (
 )
 from node.config import parse_host_port
 from node.pki import certificate_fingerprint
+from node.sqlite import connect, transaction
 from protocol.errors import FederationError, InputError, StorageError
 
 __all__ = [
@@ -81,7 +82,6 @@ __all__ = [
 ]
 
 SCHEMA_VERSION: Final = 1
-_BUSY_TIMEOUT_MS: Final = 10_000
 # What building a model object from a row raises when the row was altered behind our back.
 _CORRUPT_ROW: Final = (InputError, InvalidEncoding, InvalidInput, ValueError, KeyError)
 
@@ -210,11 +210,8 @@ def _create_file(path: Path) -> None:
 
 def _connect(path: Path) -> sqlite3.Connection:
     try:
-        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        # In WAL mode, synchronous=FULL fsyncs the log at every commit: a change is durable when
-        # the call that made it returns.
-        connection.execute("PRAGMA synchronous = FULL")
+        # A change is durable when the call that made it returns (`node.sqlite`).
+        connection = connect(path)
         connection.execute("PRAGMA foreign_keys = ON")
         mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     except sqlite3.Error as exc:
@@ -317,24 +314,16 @@ class FederationStore:
         with self._lock:
             if self._closed:
                 raise StorageError(f"the federation database {self.path} is closed")
-            connection = self._connection
             try:
-                connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                with transaction(
+                    self._connection, write=write, begin_error=self._cannot_use
+                ) as connection:
+                    yield connection
             except sqlite3.Error as exc:
-                raise StorageError(
-                    f"cannot use the federation database {self.path}: {exc}"
-                ) from exc
-            try:
-                yield connection
-                connection.execute("COMMIT")
-            except BaseException as exc:
-                with contextlib.suppress(sqlite3.Error):
-                    connection.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise StorageError(
-                        f"the federation database {self.path} failed: {exc}"
-                    ) from exc
-                raise
+                raise StorageError(f"the federation database {self.path} failed: {exc}") from exc
+
+    def _cannot_use(self, exc: sqlite3.Error) -> StorageError:
+        return StorageError(f"cannot use the federation database {self.path}: {exc}")
 
     # -----------------------------------------------------------------------------------------
     # Certificates.

@@ -89,6 +89,7 @@ from crypto import merkle
 from crypto.cosignature import CosignatureSigner
 from crypto.errors import CryptoError, InvalidEncoding, InvalidProof
 from crypto.signed_note import Checkpoint, Ed25519Verifier, open_checkpoint
+from node.sqlite import ThreadConnections, connect, transaction
 from protocol.errors import InputError, PeerError, StaleEpoch, StorageError, UnknownPeer
 
 __all__ = [
@@ -106,7 +107,6 @@ SCHEMA_VERSION: Final = 1
 _MAX_PROOF_HASHES: Final = 63
 # Sizes are kept in SQLite's signed 64-bit integers; no audit log comes near the limit.
 _MAX_SIZE: Final = 2**63 - 1
-_BUSY_TIMEOUT_MS: Final = 10_000
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS wt_meta (
@@ -228,6 +228,10 @@ class CosignedCheckpoint:
     time: int
 
 
+def _cannot_write(exc: sqlite3.Error) -> StorageError:
+    return StorageError(f"cannot write the witness database: {exc}")
+
+
 def _short(value: bytes) -> str:
     return value.hex()[:16] + "…"
 
@@ -266,9 +270,7 @@ class Witness:
         self.path = Path(path)
         self._signer = signer
         self._clock = clock
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
+        self._connections = ThreadConnections(self._open)
         self._origin_locks: dict[str, threading.Lock] = {}
         self._origin_locks_lock = threading.Lock()
         self._closed = False
@@ -279,16 +281,12 @@ class Witness:
     # -----------------------------------------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
+        # Commits are durable when they return (`node.sqlite`), so a cosignature handed out is
+        # never lost by a crash.
         try:
-            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            # synchronous=FULL: in WAL mode a commit fsyncs the write-ahead log before it
-            # returns, so a cosignature handed out is never lost by a crash (SQLite, "PRAGMA
-            # synchronous").
-            connection.execute("PRAGMA synchronous = FULL")
+            return connect(self.path)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open witness database {self.path}: {exc}") from exc
-        return connection
 
     def _create_schema(self) -> None:
         connection = self._open()
@@ -320,21 +318,12 @@ class Witness:
         """Return this thread's connection, opening it on first use."""
         if self._closed:
             raise StorageError("the witness is closed")
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._open()
-            self._local.connection = connection
-            with self._connections_lock:
-                self._connections.append(connection)
-        return connection
+        return self._connections.get()
 
     def close(self) -> None:
         """Close every connection; a closed witness refuses further calls."""
         self._closed = True
-        with self._connections_lock:
-            for connection in self._connections:
-                connection.close()
-            self._connections.clear()
+        self._connections.close()
 
     def __enter__(self) -> Witness:
         return self
@@ -354,18 +343,8 @@ class Witness:
         Domain errors raised by the block roll it back like any other; a caller that must keep
         what it wrote (evidence) commits first and raises after.
         """
-        connection = self._connection()
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot write the witness database: {exc}") from exc
-        try:
+        with transaction(self._connection(), begin_error=_cannot_write) as connection:
             yield connection
-            connection.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                connection.execute("ROLLBACK")
-            raise
 
     def _origin_lock(self, origin: str) -> threading.Lock:
         with self._origin_locks_lock:

@@ -90,7 +90,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from crypto.errors import InvalidEncoding
 from crypto.oprf import Mode, Suite
@@ -129,9 +129,11 @@ __all__ = [
     "is_valid_node_id",
     "load_config",
     "parse_host_port",
+    "read_config_document",
     "read_nonempty_passphrase",
     "render_config",
     "write_config",
+    "write_new_config_file",
 ]
 
 CONFIG_FILE_NAME: Final = "node.toml"
@@ -689,18 +691,23 @@ def _read_federation(root: _Table, own_id: str) -> FederationSettings | None:
     key_text = table.string("identity_key")
     refresh = table.seconds("refresh_seconds", 60.0)
     table.close()
+    identity_key = _identity_key(table, key_text, coordinator, "the coordinator")
+    return FederationSettings(coordinator, endpoint, identity_key, fingerprint, refresh)
+
+
+def _identity_key(table: _Table, key_text: str, node_id: str, role: str) -> Ed25519Verifier:
+    """Parse the `identity_key` of `table`, which must be named after `role`'s `node_id`."""
     try:
         identity_key = Ed25519Verifier.from_verifier_key(key_text)
     except InvalidEncoding as exc:
         raise table.error(
             "identity_key", f"expected a verifier key <name>+<key ID>+<base64>: {exc}"
         ) from exc
-    if identity_key.name != coordinator:
+    if identity_key.name != node_id:
         raise table.error(
-            "identity_key",
-            f"the key is named {identity_key.name!r} but the coordinator is {coordinator!r}",
+            "identity_key", f"the key is named {identity_key.name!r} but {role} is {node_id!r}"
         )
-    return FederationSettings(coordinator, endpoint, identity_key, fingerprint, refresh)
+    return identity_key
 
 
 def _read_peers(root: _Table, own_id: str) -> tuple[Peer, ...]:
@@ -723,17 +730,7 @@ def _read_peers(root: _Table, own_id: str) -> tuple[Peer, ...]:
             )
         key_text = table.string("identity_key")
         table.close()
-        try:
-            identity_key = Ed25519Verifier.from_verifier_key(key_text)
-        except InvalidEncoding as exc:
-            raise table.error(
-                "identity_key", f"expected a verifier key <name>+<key ID>+<base64>: {exc}"
-            ) from exc
-        if identity_key.name != peer_id:
-            raise table.error(
-                "identity_key",
-                f"the key is named {identity_key.name!r} but the peer is {peer_id!r}",
-            )
+        identity_key = _identity_key(table, key_text, peer_id, "the peer")
         peers.append(Peer(peer_id, endpoint, identity_key, fingerprint))
     return tuple(peers)
 
@@ -910,6 +907,27 @@ def _rule_conditions(table: _Table) -> tuple[list[Urgency], list[Handling]]:
     return urgencies, handling
 
 
+def read_config_document(path: Path, *, max_size: int, kind: str) -> dict[str, Any]:
+    """Read the TOML file `path`, a `kind` ("node configuration") of at most `max_size` bytes.
+
+    Raises:
+        InputError: the file cannot be read, is larger, is not UTF-8 or is not valid TOML.
+    """
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_size + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read configuration {path}: {exc.strerror or exc}") from exc
+    if len(data) > max_size:
+        raise InputError(f"{path}: larger than {max_size} bytes; not a {kind}")
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from exc
+
+
 def load_config(path: Path) -> NodeConfig:
     """Read and check `node.toml` at `path`; relative paths in it resolve against its directory.
 
@@ -918,19 +936,7 @@ def load_config(path: Path) -> NodeConfig:
             missing or unknown key, a value of the wrong type or out of range, a duplicate peer
             id, or a policy rule naming an unknown peer or dataset.
     """
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(_MAX_CONFIG_SIZE + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read configuration {path}: {exc.strerror or exc}") from exc
-    if len(data) > _MAX_CONFIG_SIZE:
-        raise InputError(f"{path}: larger than {_MAX_CONFIG_SIZE} bytes; not a node configuration")
-    try:
-        document = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML: {exc}") from exc
+    document = read_config_document(path, max_size=_MAX_CONFIG_SIZE, kind="node configuration")
     directory = path.absolute().parent
     root = _Table(path, "", document)
     # Unknown top-level tables are reported first: a misspelt [[peers]] would otherwise show up
@@ -1120,7 +1126,15 @@ def write_config(path: Path, config: NodeConfig) -> None:
     Raises:
         InputError: the file exists or cannot be written, or a value has no TOML encoding.
     """
-    text = render_config(config)
+    write_new_config_file(path, render_config(config))
+
+
+def write_new_config_file(path: Path, text: str) -> None:
+    """Write `text` to a new file `path` (mode 0600) and sync it; an existing file is kept.
+
+    Raises:
+        InputError: the file exists or cannot be created.
+    """
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError as exc:

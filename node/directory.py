@@ -83,6 +83,7 @@ from protocol.errors import InputError, PeerError, StorageError
 __all__ = [
     "DATABASE_SCHEMA_VERSION",
     "InitResult",
+    "KeysLayout",
     "NodeLayout",
     "certificate_hosts",
     "init_node_directory",
@@ -90,6 +91,7 @@ __all__ = [
     "load_identity_signer",
     "load_node_config",
     "load_tls_credentials",
+    "write_identity_key",
 ]
 
 DATABASE_SCHEMA_VERSION: Final = 1
@@ -99,19 +101,13 @@ _LOOPBACK_HOSTS: Final = ("localhost", "127.0.0.1")
 
 
 @dataclass(frozen=True, slots=True)
-class NodeLayout:
-    """Where each file of the node directory `root` lives."""
+class KeysLayout:
+    """Where the identity and TLS key files in `keys/` of the directory `root` live.
+
+    A node directory and a coordinating node's directory keep these files at the same places.
+    """
 
     root: Path
-
-    @property
-    def config(self) -> Path:
-        return self.root / CONFIG_FILE_NAME
-
-    @property
-    def default_database(self) -> Path:
-        """The database path init writes into the configuration (`[node] database` may differ)."""
-        return self.root / DEFAULT_DATABASE
 
     @property
     def keys(self) -> Path:
@@ -130,12 +126,26 @@ class NodeLayout:
         return self.keys / "tls-key.pem"
 
     @property
-    def tls_csr(self) -> Path:
-        return self.keys / "tls.csr"
-
-    @property
     def tls_certificate(self) -> Path:
         return self.keys / "tls-cert.pem"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeLayout(KeysLayout):
+    """Where each file of the node directory `root` lives."""
+
+    @property
+    def config(self) -> Path:
+        return self.root / CONFIG_FILE_NAME
+
+    @property
+    def default_database(self) -> Path:
+        """The database path init writes into the configuration (`[node] database` may differ)."""
+        return self.root / DEFAULT_DATABASE
+
+    @property
+    def tls_csr(self) -> Path:
+        return self.keys / "tls.csr"
 
     @property
     def ca_certificate(self) -> Path:
@@ -198,7 +208,8 @@ def _create_database(path: Path, node_id: str) -> None:
         raise StorageError(f"cannot create database {path}: {exc}") from exc
 
 
-def _write_identity(layout: NodeLayout, node_id: str, passphrase: bytes) -> str:
+def write_identity_key(layout: KeysLayout, node_id: str, passphrase: bytes) -> str:
+    """Write a new Ed25519 identity key, encrypted, and its verifier key; return the latter."""
     key = Ed25519PrivateKey.generate()
     write_private_key(layout.identity_key, key, passphrase)
     verifier_key = Ed25519Signer(node_id, key).verifier_key()
@@ -272,7 +283,7 @@ def init_node_directory(
         layout = NodeLayout(staging)
         layout.keys.mkdir(mode=0o700)
         layout.keys.chmod(0o700)
-        verifier_key = _write_identity(layout, node_id, passphrase)
+        verifier_key = write_identity_key(layout, node_id, passphrase)
         tls_key, request = make_tls_key_and_csr(node_id, certificate_hosts(listen, extra_hosts))
         write_encrypted_private_key(layout.tls_key, tls_key, passphrase)
         write_public_file(layout.tls_csr, request.public_bytes(Encoding.PEM))

@@ -36,6 +36,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final, TypeVar
 
+from node.sqlite import connect
 from protocol.disclosure import (
     DenyReason,
     Handling,
@@ -330,11 +331,7 @@ class DisclosureStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         try:
-            self._connection = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False
-            )
-            self._connection.execute("PRAGMA busy_timeout = 10000")
-            self._connection.execute("PRAGMA synchronous = FULL")
+            self._connection = connect(self.path)
             self._connection.execute("PRAGMA secure_delete = ON")
             self._connection.execute("PRAGMA journal_mode = WAL")
             self._connection.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")

@@ -33,6 +33,7 @@ from node.audit import AuditLog, CheckpointIssuer
 from node.client import RECONNECT_OPTIONS
 from node.config import FederationSettings, NodeConfig
 from node.pki import TlsCredentials
+from node.sqlite import connect
 from proto.blindhit.v1 import federation_pb2
 from protocol.errors import FederationError, StorageError
 
@@ -68,11 +69,7 @@ class Membership:
         self._tls = tls
         self._lock = threading.Lock()
         try:
-            self._connection = sqlite3.connect(
-                config.node.database, isolation_level=None, check_same_thread=False
-            )
-            self._connection.execute("PRAGMA busy_timeout = 10000")
-            self._connection.execute("PRAGMA synchronous = FULL")
+            self._connection = connect(config.node.database)
             self._connection.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open the directory table: {exc}") from exc

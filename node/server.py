@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -14,7 +19,7 @@ from node.service import MatchService
 from proto.blindhit.v1 import common_pb2, match_pb2
 from protocol.errors import StorageError
 
-__all__ = ["create_server"]
+__all__ = ["create_server", "stop_on_signals"]
 
 # Enough threads that slow peers cannot starve fast ones; the OPRF work itself runs in libsodium
 # with the interpreter lock released, so two cores are used by two or more of them.
@@ -97,3 +102,23 @@ def _disclosure_handlers(service: DisclosureService) -> grpc.GenericRpcHandler[b
         ),
     }
     return grpc.method_handlers_generic_handler("blindhit.v1.Disclosure", handlers)
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """Yield an event that SIGTERM or SIGINT sets; the previous handlers come back at the end.
+
+    A server runs until the event is set, then stops in order instead of dying mid-request.
+    """
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        del signum, frame
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -22,14 +22,12 @@ the audit log after its last commit.
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import FrameType
 from typing import TextIO, TypeVar
 
 from crypto.errors import BlindhitError
@@ -41,7 +39,7 @@ from node.disclosure_service import DisclosureService
 from node.index_build import log_epochs
 from node.runtime import NodeRuntime
 from node.sealing import unseal_private_key
-from node.server import create_server
+from node.server import create_server, stop_on_signals
 from node.service import MatchService, PublishedDataset
 from protocol.errors import InputError, NotPermitted, StorageError
 
@@ -244,19 +242,8 @@ def serve(
     out: TextIO = sys.stdout,
 ) -> None:
     """Serve the node in `node_dir` until SIGTERM or SIGINT."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        del signum, frame
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        with NodeRuntime.open(node_dir) as runtime:
-            _serve(runtime, port, checkpoint_interval, out, stop)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with stop_on_signals() as stop, NodeRuntime.open(node_dir) as runtime:
+        _serve(runtime, port, checkpoint_interval, out, stop)
 
 
 def _serve(

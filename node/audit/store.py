@@ -62,6 +62,7 @@ from crypto.errors import CryptoError
 from crypto.merkle import LeafHash, NodeId, RootHash
 from crypto.signed_note import parse_note
 from node.audit.entries import AuditEntry, decode_entry, encode_entry
+from node.sqlite import ThreadConnections, connect
 from protocol.errors import InputError, StorageError
 
 __all__ = ["DEFAULT_MAX_BATCH", "SCHEMA_VERSION", "AuditLog"]
@@ -118,8 +119,6 @@ CREATE TRIGGER IF NOT EXISTS audit_cosignatures_append_only_delete
     BEFORE DELETE ON audit_cosignatures
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
-# How long a connection waits for another one's lock before reporting the database busy.
-_BUSY_TIMEOUT_MS: Final = 10_000
 
 
 @dataclass(slots=True)
@@ -147,22 +146,14 @@ def _node_query(count: int) -> str:
 
 
 def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
-    """Open a connection in autocommit mode (transactions are explicit) with durable commits."""
+    """Open a connection in autocommit mode (transactions are explicit) with durable commits.
+
+    Durable commits (`node.sqlite`) are what make an index returned by `append` durable.
+    """
     try:
-        if read_only:
-            uri = path.resolve().as_uri() + "?mode=ro"
-            connection = sqlite3.connect(
-                uri, uri=True, isolation_level=None, check_same_thread=False
-            )
-        else:
-            connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        # synchronous=FULL: in WAL mode every commit fsyncs the write-ahead log before returning,
-        # which is what makes an index returned by `append` durable (SQLite, "PRAGMA synchronous").
-        connection.execute("PRAGMA synchronous = FULL")
+        return connect(path, read_only=read_only)
     except sqlite3.Error as exc:
         raise StorageError(f"cannot open audit database {path}: {exc}") from exc
-    return connection
 
 
 class AuditLog:
@@ -186,9 +177,7 @@ class AuditLog:
         self._closing = False
         self._failure = StorageError("the audit log is closed")
         self._closed = False
-        self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
-        self._readers_lock = threading.Lock()
+        self._readers = ThreadConnections(lambda: _connect(self.path, read_only=self._read_only))
         # Submissions and the stop marker are queued under this lock, so that nothing can be
         # queued after the stop marker and wait for ever.
         self._submit_lock = threading.Lock()
@@ -239,13 +228,7 @@ class AuditLog:
         """Return this thread's reading connection, opening it on first use."""
         if self._closed:
             raise StorageError("the audit log is closed")
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = _connect(self.path, read_only=self._read_only)
-            self._local.connection = connection
-            with self._readers_lock:
-                self._readers.append(connection)
-        return connection
+        return self._readers.get()
 
     def close(self) -> None:
         """Finish the queued appends, stop the writer and close every connection."""
@@ -258,10 +241,7 @@ class AuditLog:
         if self._writer is not None:
             self._writer.join()
         self._closed = True
-        with self._readers_lock:
-            for connection in self._readers:
-                connection.close()
-            self._readers.clear()
+        self._readers.close()
 
     def __enter__(self) -> AuditLog:
         return self

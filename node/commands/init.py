@@ -18,13 +18,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from node.commands.options import add_passphrase_arguments, check_extra_hosts, key_settings
 from node.config import (
     DEFAULT_LISTEN,
     KeySettings,
     check_country,
-    check_env_variable,
     check_node_id,
-    is_valid_host,
     parse_host_port,
     read_nonempty_passphrase,
 )
@@ -66,13 +65,7 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
         metavar="HOST",
         help="another host name or IP address for the TLS certificate (repeatable)",
     )
-    secret = parser.add_mutually_exclusive_group(required=True)
-    secret.add_argument(
-        "--passphrase-env", metavar="VARIABLE", help="environment variable holding the passphrase"
-    )
-    secret.add_argument(
-        "--passphrase-file", type=Path, metavar="FILE", help="file holding the passphrase"
-    )
+    add_passphrase_arguments(parser)
     parser.add_argument(
         "--dev-ca", type=Path, metavar="CA_DIR", help="sign the TLS certificate with this dev CA"
     )
@@ -126,15 +119,8 @@ def _run(args: argparse.Namespace) -> int:
     node_id = check_node_id(args.node_id, "--node-id")
     country = check_country(args.country, "--country")
     listen = parse_host_port(args.listen, "--listen", allow_port_zero=True)
-    for host in args.san:
-        if not is_valid_host(host):
-            raise InputError(f"--san: expected a host name or IP address, got {host!r}")
-    if args.passphrase_env is not None:
-        check_env_variable(args.passphrase_env, "--passphrase-env")
-    keys = KeySettings(
-        passphrase_env=args.passphrase_env,
-        passphrase_file=args.passphrase_file.absolute() if args.passphrase_file else None,
-    )
+    check_extra_hosts(args.san)
+    keys = key_settings(args)
     ca = _dev_ca(args, keys)
     result = init_node_directory(
         args.directory,
