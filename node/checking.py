@@ -35,7 +35,13 @@ from node.disclosures import DisclosureStore, StoredHit
 from node.peer_cache import CachedIndex, PeerIndexCache
 from node.pki import TlsCredentials
 from node.relay import CoordinatorChannel, FanOutBatch, RelayedPeerClient
-from protocol.check import DatasetDescriptor, ProbeOutcome, QuerierCheck, RequestPurpose
+from protocol.check import (
+    DatasetDescriptor,
+    ProbeOutcome,
+    QuerierCheck,
+    RequestPurpose,
+    SharedBlinding,
+)
 from protocol.errors import InputError, PeerError
 
 __all__ = ["PeerResult", "Querier", "Target"]
@@ -165,6 +171,7 @@ class Querier:
             channel = self._coordinator
         batch = FanOutBatch(channel, len(targets), self._config.limits.deadline_seconds)
         self.last_batch = batch
+        shared = SharedBlinding()
 
         def one(target: Target) -> PeerResult:
             client = RelayedPeerClient(
@@ -172,7 +179,7 @@ class Querier:
                 self._config.limits, channel, batch,
             )  # fmt: skip
             try:
-                return self._one(client, target.dataset, probes, purpose, mode)
+                return self._one(client, target.dataset, probes, purpose, mode, shared)
             finally:
                 batch.finished()
                 client.close()
@@ -187,11 +194,14 @@ class Querier:
         probes: Sequence[Mapping[str, object]],
         purpose: RequestPurpose,
         mode: QueryMode,
+        shared: SharedBlinding | None = None,
     ) -> PeerResult:
         start = time.perf_counter()
         peer = client.peer
         try:
-            outcomes, receipt, epoch, entry = self._attempt(client, dataset, probes, purpose, mode)
+            outcomes, receipt, epoch, entry = self._attempt(
+                client, dataset, probes, purpose, mode, shared
+            )
         except PeerUnavailable as error:
             return PeerResult(peer.id, dataset, "unreachable", str(error), seconds=_since(start))
         except PeerRefused as error:
@@ -238,6 +248,7 @@ class Querier:
         probes: Sequence[Mapping[str, object]],
         purpose: RequestPurpose,
         mode: QueryMode,
+        shared: SharedBlinding | None = None,
     ) -> tuple[list[ProbeOutcome], str, int, int]:
         for attempt in range(2):
             cached = self._sync(client, dataset, purpose, refresh=attempt > 0)
@@ -250,7 +261,7 @@ class Querier:
                 epoch=cached.epoch,
                 keying_profile=cached.keying_profile,
             )
-            check = QuerierCheck(descriptor, probes)
+            check = QuerierCheck(descriptor, probes, shared=shared)
             elements = check.blinded_elements()
             try:
                 response, _, sent = client.blind_evaluate(dataset, cached.epoch, elements, purpose)
