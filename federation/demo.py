@@ -260,7 +260,10 @@ def _quiet(call: Callable[[], int]) -> tuple[int, str]:
 class DemoFederation:
     """One run of the demo: its root, ports, printed steps and report."""
 
-    def __init__(self, root: Path, out: TextIO, members: Sequence[Member]) -> None:
+    def __init__(
+        self, root: Path, out: TextIO, members: Sequence[Member], refresh_seconds: float = 1.0
+    ) -> None:
+        self.refresh_seconds = refresh_seconds
         self.root = root
         self.out = out
         self.members = members
@@ -329,7 +332,9 @@ class DemoFederation:
             config,
             datasets=(Dataset(DATASET, description="Wanted persons"),),
             policy=(rule,),
-            federation=FederationSettings(COORDINATOR, self.gs_endpoint, gs_key, None, 1.0),
+            federation=FederationSettings(
+                COORDINATOR, self.gs_endpoint, gs_key, None, self.refresh_seconds
+            ),
         )
         layout.config.write_text(render_config(joined), encoding="utf-8")
         database = config.node.database
@@ -498,13 +503,19 @@ class DemoFederation:
 
 @contextlib.contextmanager
 def running_federation(
-    root: Path, out: TextIO = sys.stdout, *, members: Sequence[Member] = MEMBERS
+    root: Path,
+    out: TextIO = sys.stdout,
+    *,
+    members: Sequence[Member] = MEMBERS,
+    refresh_seconds: float = 1.0,
 ) -> Iterator[DemoFederation]:
     """Steps 1 to 3: a coordinating node and members, created, admitted and serving.
 
-    Every process is ended when the block is left, whatever happened in it.
+    Members refresh the directory and have their log witnessed every `refresh_seconds` (1 s in
+    the demo and the tests, so that a revocation shows at once; a real federation uses a
+    minute). Every process is ended when the block is left, whatever happened in it.
     """
-    demo = DemoFederation(root, out, members)
+    demo = DemoFederation(root, out, members, refresh_seconds)
     try:
         gs_key = demo.create_coordinator()
         demo.step("2. Member nodes are created, admitted and import their datasets")
