@@ -21,6 +21,7 @@ the audit log after its last commit.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
@@ -266,6 +267,13 @@ def _serve(
             )
     datasets = StoredDatasets(config, runtime.passphrase)
     try:
+        # Unseal every published key now (scrypt: deliberately slow), so that a wrong passphrase
+        # stops the node at start and the first peer's request does not pay for it.
+        # A dataset with nothing published yet is unsealed when its first epoch is.
+        for dataset in config.datasets:
+            with contextlib.suppress(NotPermitted):
+                datasets.oprf_server(dataset.name)
+
         match = MatchService(
             config, datasets, runtime.policy, runtime.audit, runtime.checkpoints, runtime.identity
         )
