@@ -17,7 +17,7 @@ Tables:
   the canonical JSON of the record-level metadata (status, notice type, owner reference,
   handling code), which is stored but never leaves the node; `content_digest` is BLAKE3 of
   `content`, so an import re-evaluates a record only when its content changed; `epoch` is the
-  epoch of its last change.
+  epoch of its last change. New records get ids above every id in use, in input order.
 - `ds_tags(dataset_id, tag, record, kind)`, primary key `(dataset_id, tag, record)`, plus an index
   on `record`: the owner's local map from match tags to records. A tag is the first 32 bytes of
   the OPRF output of one match key under the current key: its first 16 bytes give the fingerprint
@@ -86,6 +86,7 @@ from protocol.match_index import (
 __all__ = [
     "SCHEMA_VERSION",
     "TAG_LENGTH",
+    "AppliedCounts",
     "Change",
     "DatasetInfo",
     "DatasetStore",
@@ -180,6 +181,7 @@ CREATE TABLE IF NOT EXISTS ds_epochs (
 _STAGING_SCHEMA: Final = """
 CREATE TEMP TABLE stage_records (
     record_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
     line INTEGER NOT NULL,
     change INTEGER NOT NULL,
     content TEXT,
@@ -188,18 +190,49 @@ CREATE TEMP TABLE stage_records (
     rejected INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE TEMP TABLE stage_tags (
-    record_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
     tag BLOB NOT NULL,
     kind TEXT NOT NULL
 );
 CREATE TEMP TABLE stage_removed (
     tag BLOB NOT NULL
 );
+CREATE TEMP TABLE stage_rows (
+    seq INTEGER PRIMARY KEY,
+    row INTEGER NOT NULL
+);
+CREATE TEMP TABLE stage_kinds (
+    code TEXT PRIMARY KEY,
+    kind TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TEMP TABLE stage_inbox (
+    record_id TEXT NOT NULL,
+    tags BLOB NOT NULL,
+    kinds TEXT NOT NULL
+);
 """
 _DROP_STAGING: Final = """
 DROP TABLE IF EXISTS temp.stage_records;
 DROP TABLE IF EXISTS temp.stage_tags;
 DROP TABLE IF EXISTS temp.stage_removed;
+DROP TABLE IF EXISTS temp.stage_kinds;
+DROP TABLE IF EXISTS temp.stage_inbox;
+DROP TABLE IF EXISTS temp.stage_rows;
+"""
+# The tags of the records in the inbox, one row per tag: tag i of a record is bytes 32i..32i+31
+# of its `tags` and has the kind coded by character i of its `kinds`. Tags are staged by the
+# sequence number of their record, and only for records staged for evaluation (`_TAGGABLE`).
+_EXPAND_INBOX: Final = """
+INSERT INTO temp.stage_tags (seq, tag, kind)
+WITH RECURSIVE positions (n) AS (
+    SELECT 0 UNION ALL SELECT n + 1 FROM positions WHERE n + 1 < :longest
+)
+SELECT s.seq, substr(i.tags, :length * p.n + 1, :length), k.kind
+FROM temp.stage_inbox i
+JOIN temp.stage_records s ON s.record_id = i.record_id
+JOIN positions p ON p.n < length(i.kinds)
+JOIN temp.stage_kinds k ON k.code = substr(i.kinds, p.n + 1, 1)
+WHERE s.rejected = 0 AND s.change IN (:new, :content, :rekey)
 """
 
 _BUSY_TIMEOUT_MS: Final = 10_000
@@ -207,6 +240,8 @@ _BUSY_TIMEOUT_MS: Final = 10_000
 _CACHE_KIB: Final = 65_536
 # From this many new tags on, a load that at least doubles the tag table rebuilds its index.
 _BULK_TAGS: Final = 200_000
+# Sequences of kinds whose inbox codes are remembered (a dozen shapes cover most imports).
+_KIND_SEQUENCES: Final = 4096
 # SQLite accepts at most 32,766 parameters per statement; lookups go in slices well below that.
 _LOOKUP_SLICE: Final = 500
 
@@ -239,6 +274,8 @@ class Change(IntEnum):
 
 
 _EVALUATED: Final = (Change.NEW, Change.CONTENT, Change.REKEY)
+# The parameters that name the evaluated changes in the staging's statements.
+_TAGGABLE: Final = {"new": Change.NEW, "content": Change.CONTENT, "rekey": Change.REKEY}
 
 
 @dataclass(frozen=True)
@@ -857,6 +894,9 @@ class Staging:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
+        self._staged = 0
+        self._kind_codes: dict[str, str] = {}
+        self._codes: dict[tuple[str, ...], str] = {}
 
     def _run(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
         try:
@@ -876,10 +916,11 @@ class Staging:
         """Stage `(record_id, line, change, content, metadata, digest)` rows.
 
         Returns, for each row whose record id is already staged (earlier or in `rows`), its line
-        and the line the id was first staged on; such rows are not staged.
+        and the line the id was first staged on; such rows are not staged. Each staged record
+        is numbered in the order staged (`seq`: 1, 2, ...), which is how its tags refer to it.
         """
         duplicates: dict[int, int] = {}
-        fresh: list[tuple[str, int, int, str | None, str | None, bytes | None]] = []
+        fresh: list[tuple[str, int, int, int, str | None, str | None, bytes | None]] = []
         seen: dict[str, int] = {}
         ids = [row[0] for row in rows]
         for start in range(0, len(ids), _LOOKUP_SLICE):
@@ -900,18 +941,80 @@ class Staging:
                 duplicates[line] = first
                 continue
             seen[record_id] = line
-            fresh.append((record_id, line, int(change), content, metadata, digest))
+            self._staged += 1
+            fresh.append((record_id, self._staged, line, int(change), content, metadata, digest))
         self._run(
             "INSERT INTO temp.stage_records "
-            "(record_id, line, change, content, metadata, content_digest) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "(record_id, seq, line, change, content, metadata, content_digest) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             fresh,
         )
         return duplicates
 
     def add_tags(self, rows: Iterable[tuple[str, bytes, str]]) -> None:
-        """Stage `(record_id, tag, kind)` rows of evaluated records."""
-        self._run("INSERT INTO temp.stage_tags (record_id, tag, kind) VALUES (?, ?, ?)", rows)
+        """Stage `(record_id, tag, kind)` rows of evaluated records (see `add_record_tags`)."""
+        self.add_record_tags((record_id, tag, (kind,)) for record_id, tag, kind in rows)
+
+    def add_record_tags(self, records: Iterable[tuple[str, bytes, Sequence[str]]]) -> None:
+        """Stage the tags of evaluated records: `(record_id, tags, kinds)`, one row per record.
+
+        `tags` is the record's tags joined (`TAG_LENGTH` bytes each), `kinds` one kind per tag.
+        Each record must be staged already, to be evaluated (new, changed or re-keyed) and not
+        rejected; its tags are staged by its sequence number, which is how `EpochWriter.apply`
+        finds the record. An import stages a dozen tags per record, and SQLite splits them here:
+        binding each tag from Python cost twice as much (3.2 µs against 1.4 µs per tag, measured
+        with 1.2 million tags).
+
+        Raises:
+            ValueError: the kinds do not match the tags, or a record is not staged to be
+                evaluated (nothing is staged then).
+        """
+        rows: list[tuple[str, bytes, str]] = []
+        longest = count = 0
+        for record_id, tags, kinds in records:
+            if len(tags) != TAG_LENGTH * len(kinds):
+                raise ValueError(f"record {record_id!r}: {len(kinds)} kinds for {len(tags)} bytes")
+            if kinds:
+                rows.append((record_id, tags, self._codes_of(tuple(kinds))))
+                longest = max(longest, len(kinds))
+                count += len(kinds)
+        if not rows:
+            return
+        connection = self._connection
+        try:
+            connection.execute("BEGIN")
+            try:
+                connection.executemany("INSERT INTO temp.stage_inbox VALUES (?, ?, ?)", rows)
+                staged = connection.execute(
+                    _EXPAND_INBOX, {"longest": longest, "length": TAG_LENGTH, **_TAGGABLE}
+                ).rowcount
+                connection.execute("DELETE FROM temp.stage_inbox")
+                connection.execute("COMMIT" if staged == count else "ROLLBACK")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot write staging tables: {exc}") from exc
+        if staged != count:
+            raise ValueError(f"{count - staged} tag(s) of records not staged to be evaluated")
+
+    def _codes_of(self, kinds: tuple[str, ...]) -> str:
+        """The codes of `kinds` in the inbox; records of one shape have the same kinds."""
+        codes = self._codes.get(kinds)
+        if codes is None:
+            codes = "".join(map(self._kind_code, kinds))
+            if len(self._codes) < _KIND_SEQUENCES:
+                self._codes[kinds] = codes
+        return codes
+
+    def _kind_code(self, kind: str) -> str:
+        """The one-character code of `kind` in the inbox (see `add_record_tags`)."""
+        code = self._kind_codes.get(kind)
+        if code is None:
+            code = chr(ord("A") + len(self._kind_codes))
+            self._run("INSERT INTO temp.stage_kinds (code, kind) VALUES (?, ?)", [(code, kind)])
+            self._kind_codes[kind] = code
+        return code
 
     def index_tags(self) -> None:
         """Index the staged tags, once they are all in: before the epoch is written.
@@ -924,8 +1027,7 @@ class Staging:
         """
         try:
             self._connection.execute(
-                "CREATE INDEX IF NOT EXISTS temp.stage_tags_by_tag "
-                "ON stage_tags (tag, record_id, kind)"
+                "CREATE INDEX IF NOT EXISTS temp.stage_tags_by_tag ON stage_tags (tag, seq, kind)"
             )
         except sqlite3.Error as exc:
             raise StorageError(f"cannot index staging tables: {exc}") from exc
@@ -1039,6 +1141,14 @@ class EpochWriter:
         records are inserted, updated or deleted, and the new tags inserted in tag order, which
         fills the tag B-tree sequentially.
 
+        A new record gets the id `base + seq`, where `base` is the largest id in use and `seq`
+        the record's number in the staging, so that ids keep the order of the input. Tags are
+        staged by that number: when every record to evaluate is new and none is rejected (a
+        first import), a tag's record is `base + seq` without a lookup; otherwise a map from
+        number to id (`stage_rows`) holds the records that get tags, new or kept. Finding each
+        tag's record by its record id instead took three quarters of the tag insert (7.6 of
+        10.2 s for 3.6 million tags).
+
         A bulk load (more new tags than `_BULK_TAGS`, and at least as many as the table holds)
         drops the index of tags by record and builds it again afterwards: inserting into it
         in record order, while the rows arrive in tag order, misses the page cache on every
@@ -1084,19 +1194,45 @@ class EpochWriter:
             "AND s.rejected = 0 AND s.change IN (?, ?)",
             (epoch, dataset_id, Change.CONTENT, Change.METADATA),
         ).rowcount
+        base = int(self._execute("SELECT COALESCE(MAX(id), 0) FROM ds_records").fetchone()[0])
         added = self._execute(
-            "INSERT INTO ds_records (dataset_id, record_id, content, metadata, content_digest, "
-            "epoch) SELECT ?, record_id, content, metadata, content_digest, ? "
-            "FROM temp.stage_records WHERE rejected = 0 AND change = ? ORDER BY line",
-            (dataset_id, epoch, Change.NEW),
+            "INSERT INTO ds_records (id, dataset_id, record_id, content, metadata, "
+            "content_digest, epoch) SELECT ? + seq, ?, record_id, content, metadata, "
+            "content_digest, ? FROM temp.stage_records WHERE rejected = 0 AND change = ? "
+            "ORDER BY seq",
+            (base, dataset_id, epoch, Change.NEW),
         ).rowcount
-        self._execute(
-            "INSERT INTO ds_tags (dataset_id, tag, record, kind) "
-            "SELECT ?, t.tag, r.id, t.kind FROM temp.stage_tags t "
-            "JOIN ds_records r ON r.dataset_id = ? AND r.record_id = t.record_id "
-            "ORDER BY t.tag",
-            (dataset_id, dataset_id),
-        )
+        others = self._execute(
+            "SELECT COUNT(*) FROM temp.stage_records WHERE rejected != 0 OR change IN (?, ?)",
+            (Change.CONTENT, Change.REKEY),
+        ).fetchone()[0]
+        if others == 0:
+            # Only new records, all kept, can have staged tags (`Staging.add_record_tags`).
+            self._execute(
+                "INSERT INTO ds_tags (dataset_id, tag, record, kind) "
+                "SELECT ?, tag, ? + seq, kind FROM temp.stage_tags ORDER BY tag",
+                (dataset_id, base),
+            )
+        else:
+            self._execute("DELETE FROM temp.stage_rows")
+            self._execute(
+                "INSERT INTO temp.stage_rows (seq, row) SELECT seq, ? + seq "
+                "FROM temp.stage_records WHERE rejected = 0 AND change = ?",
+                (base, Change.NEW),
+            )
+            self._execute(
+                "INSERT INTO temp.stage_rows (seq, row) SELECT s.seq, r.id "
+                "FROM temp.stage_records s JOIN ds_records r "
+                "ON r.dataset_id = ? AND r.record_id = s.record_id "
+                "WHERE s.rejected = 0 AND s.change IN (?, ?)",
+                (dataset_id, Change.CONTENT, Change.REKEY),
+            )
+            self._execute(
+                "INSERT INTO ds_tags (dataset_id, tag, record, kind) "
+                "SELECT ?, t.tag, m.row, t.kind FROM temp.stage_tags t "
+                "JOIN temp.stage_rows m ON m.seq = t.seq ORDER BY t.tag",
+                (dataset_id,),
+            )
         if bulk:
             self._execute(_TAGS_BY_RECORD)
         row = self._execute(

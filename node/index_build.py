@@ -9,11 +9,10 @@ BLAKE3 digest goes into the audit log.
 Parallel evaluation. Measured on the 2-core development machine (ristretto255, OPRF mode, 40,405
 keys of 4,000 synthetic people): evaluating ready OPRF inputs runs at 19,700 keys/s on one core,
 37,700 keys/s with 2 threads and 37,000 with 2 processes; libsodium releases the GIL, so threads
-would do for that part alone. Deriving the match keys is pure Python (about 14 µs per key, a
-quarter of the evaluation) and holds the GIL: derivation plus evaluation runs at 15,100 keys/s
-on one core, 22,700 with 2 threads and 28,900 with 2 processes. So the work goes to a process
-pool, and each task is a chunk of records (derive, frame, evaluate), which also spreads the key
-derivation over all cores. Workers are started with `spawn`, never `fork`: the importing
+would do for that part alone. Deriving the match keys is pure Python and holds the GIL, so
+threads would run it on one core at a time. So the work goes to a process pool, and each task is
+a chunk of records (derive, frame, evaluate), which also spreads the key derivation over all
+cores. Workers are started with `spawn`, never `fork`: the importing
 process may run threads (the audit log's writer, a gRPC server), and a forked child inherits
 their locks in whatever state they were. (As with any `spawn` pool, a script that calls this
 module must guard its entry point with `if __name__ == "__main__":`.) The private key reaches
@@ -32,17 +31,21 @@ are monotone in the tag (`fingerprint_range`). So the evaluation and the databas
 epoch are in proportion to what changed; what remains in proportion to the whole dataset is one
 pass over the fingerprints (decode, merge, pad, encode, delta): about 2 s per million keys here
 (25 s for an epoch changing 1 % of 1,000,000 people, evaluation included). When every tag is
-new (the first epoch, a key rotation) the index is built from the staging before the write
-transaction begins, so the database stays unlocked while it is computed; a change of parameters
-rebuilds it from every stored tag.
+new (the first epoch, a key rotation) the index is built from the staging: its fingerprints are
+read and sorted before the write transaction begins, so the database stays unlocked meanwhile,
+and it is padded and coded alongside the transaction's inserts; a change of parameters rebuilds
+it from every stored tag.
 
-Where the time goes (`bench/index_build.py`, 1,000,000 synthetic people, 12.2 keys each, 2
-cores): OPRF evaluation alone runs at 88 to 91 % of the raw hash-to-group + scalar-mult rate;
-deriving the match keys costs 16 to 17 µs per key more (a third of an evaluation, in
-`protocol.match_keys`), and reading, staging and storing about 5 µs per key in the importing
-process, so reading and evaluating run at 63 % of the raw rate and the whole import, with its
-write phase (91 s for 12 million tags), at 53 %. Faster key derivation is what would move those
-figures most.
+Where the time goes (`bench/index_build.py`, 100,000 synthetic people, 12.2 keys each, 2
+cores): OPRF evaluation alone runs at 91 to 95 % of the raw hash-to-group + scalar-mult rate.
+Deriving and framing the match keys costs about 6 µs per key more in the workers (a fifteenth of
+an evaluation: `protocol.match_keys` caches what repeats across records, names, tokens and
+dates), and reading, staging and collecting about 7 µs per key in the importing process (half of
+it generating the synthetic records), so reading and evaluating run at about 71 % of the raw
+rate. The write phase runs on one core: sorting the staged tags, fingerprinting them, inserting
+them in tag order, indexing them by record and committing (9 s for 1.2 million tags, 112 s for
+12 million); with it the whole import runs at about 63 %. What separates evaluation alone from
+the raw rate is its own hashing (RFC 9497 expand_message_xmd and Finalize).
 
 Parameters. `choose_parameters` keeps the previous epoch's parameters while the index fits
 them, because a delta can only bridge two epochs with the same parameters. A new capacity is
@@ -64,14 +67,13 @@ entry (and before it a `key_rotated` entry when the key changed) and marks it lo
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import multiprocessing
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -87,6 +89,7 @@ from node.audit.store import AuditLog
 from node.config import Dataset
 from node.datasets import (
     TAG_LENGTH,
+    AppliedCounts,
     Change,
     DatasetInfo,
     DatasetStore,
@@ -104,7 +107,6 @@ from protocol.match_index import (
     DecodedIndex,
     IndexParameters,
     encode_delta,
-    fingerprint,
     pad_index,
     size_bucket,
 )
@@ -127,6 +129,7 @@ __all__ = [
     "key_records",
     "log_epochs",
     "rotate_key",
+    "tag_fingerprints",
 ]
 
 DEFAULT_CHUNK_RECORDS: Final = 256
@@ -380,6 +383,19 @@ def choose_parameters(
     return IndexParameters.for_capacity(roomy)
 
 
+def tag_fingerprints(tags: Iterable[bytes], params: IndexParameters) -> Iterator[int]:
+    """`protocol.match_index.fingerprint` of each of many tags, with the domain computed once.
+
+    An index build computes one per tag (12 million for a million people), where the call and
+    the domain property cost more than the arithmetic. Tags are at least `MIN_TAG_BYTES` long
+    (they come from the dataset tables, `TAG_LENGTH` bytes each).
+    """
+    domain = params.domain
+    shift = 8 * MIN_TAG_BYTES
+    from_bytes = int.from_bytes
+    return ((from_bytes(tag[:MIN_TAG_BYTES], "big") * domain) >> shift for tag in tags)
+
+
 def fingerprint_range(value: int, params: IndexParameters) -> tuple[bytes, bytes | None]:
     """The tags whose fingerprint is `value`: those `t` with `low <= t < high` (bytewise).
 
@@ -537,7 +553,7 @@ class _Pipeline:
         self._collect(results)
 
     def _collect(self, results: list[KeyedRecord]) -> None:
-        tag_rows: list[tuple[str, bytes, str]] = []
+        tagged: list[tuple[str, bytes, tuple[str, ...]]] = []
         failed: list[str] = []
         for keyed in results:
             line = self._lines.pop(keyed.record_id)
@@ -547,13 +563,14 @@ class _Pipeline:
                 continue
             self.records_evaluated += 1
             self.keys_evaluated += len(keyed.tags)
-            tag_rows.extend(zip(itertools.repeat(keyed.record_id), keyed.tags, keyed.kinds))
+            if keyed.tags:
+                tagged.append((keyed.record_id, b"".join(keyed.tags), keyed.kinds))
             for warning in keyed.warnings:
                 self.warning_count += 1
                 if len(self.warnings) < self.max_warnings:
                     self.warnings.append(Rejection(line, warning))
-        if tag_rows:
-            self.staging.add_tags(tag_rows)
+        if tagged:
+            self.staging.add_record_tags(tagged)
         if failed:
             self.staging.reject(failed)
 
@@ -630,15 +647,13 @@ def _incremental_index(writer: EpochWriter, previous: DecodedIndex) -> tuple[lis
     params = previous.params
     dummies = writer.store.dummies(writer.name)
     gone: set[int] = set()
-    for tag in writer.removed_tags():
-        value = fingerprint(tag, params)
+    for value in tag_fingerprints(writer.removed_tags(), params):
         if value not in gone and not writer.tag_in_range(*fingerprint_range(value, params)):
             gone.add(value)
     excluded = gone | dummies
     kept = [value for value in previous if value not in excluded]
     added: set[int] = set()
-    for tag in writer.added_tags():
-        value = fingerprint(tag, params)
+    for value in tag_fingerprints(writer.added_tags(), params):
         if value in excluded or not previous.contains(value):
             added.add(value)
     return kept, added
@@ -679,17 +694,25 @@ def _publish(
 
 
 def _full_index_from_staging(
-    staging: Staging, previous: IndexParameters | None, *, pad: bool
-) -> _EpochIndex:
+    staging: Staging, previous: IndexParameters | None, helper: ThreadPoolExecutor, *, pad: bool
+) -> Future[_EpochIndex]:
     """The index when every tag is new (first epoch, key rotation), built from the staging.
 
-    It needs nothing from the dataset's tables, so it is built before the write transaction
-    and the database stays unlocked meanwhile. No delta bridges to it and its dummies are new.
+    It needs nothing from the dataset's tables, so its fingerprints are read and sorted before
+    the write transaction, while the database stays unlocked. Padding, coding and digesting
+    them (pure Python, a tenth of the write phase) then run on `helper` while the transaction
+    writes records and tags, which SQLite does without holding the GIL. No delta bridges to
+    this index and its dummies are new.
     """
     params = choose_parameters(previous, staging.distinct_tag_count(), pad=pad)
-    real = DecodedIndex.from_tags(staging.tags(), params)
-    return _publish(
-        real, pad=pad, previous=None, reusable_dummies=frozenset(), delta_bytes_since_keyframe=0
+    real = DecodedIndex.from_fingerprints(tag_fingerprints(staging.tags(), params), params)
+    return helper.submit(
+        _publish,
+        real,
+        pad=pad,
+        previous=None,
+        reusable_dummies=frozenset(),
+        delta_bytes_since_keyframe=0,
     )
 
 
@@ -705,7 +728,7 @@ def _next_index(writer: EpochWriter, *, key_version: int, pad: bool) -> _EpochIn
         real = DecodedIndex.from_fingerprints([*kept, *added], previous.params)
     else:
         params = choose_parameters(previous.params, writer.distinct_tag_count(), pad=pad)
-        real = DecodedIndex.from_tags(writer.all_tags(), params)
+        real = DecodedIndex.from_fingerprints(tag_fingerprints(writer.all_tags(), params), params)
     continuous = latest.key_version == key_version and previous.params == real.params
     return _publish(
         real,
@@ -731,40 +754,57 @@ def _write_epoch(
     """Apply the staging and store the new epoch in one transaction; return the epoch.
 
     With `replace_all` (the first epoch, a key rotation) every tag of the dataset is replaced by
-    the staged ones, and the index is built from the staging before the transaction begins.
+    the staged ones, and the index is built from the staging, mostly before the transaction
+    begins and the rest alongside it (`_full_index_from_staging`).
     """
     number = 1 if expected_epoch is None else expected_epoch + 1
     staging.index_tags()
-    full: _EpochIndex | None = None
-    if replace_all:
-        latest = store.latest_epoch(name)
-        full = _full_index_from_staging(staging, None if latest is None else latest.params, pad=pad)
-    with store.write(name, expected_epoch=expected_epoch) as writer:
-        prepare(writer)
-        applied = writer.apply(number, replace_all=replace_all)
-        index = full or _next_index(writer, key_version=key_version, pad=pad)
-        writer.insert_epoch(
-            NewEpoch(
-                epoch=number,
-                key_version=key_version,
-                created=created,
-                record_count=writer.record_count(),
-                published=index.published,
-                real_count=index.real.count,
-                encoded=index.encoded,
-                digest=index.digest,
-                delta=index.delta,
-                keyframe=index.keyframe,
-                dummies=index.dummies,
-                added=applied.added,
-                updated=applied.updated,
-                deleted=applied.deleted,
-                evaluated=applied.evaluated,
-            )
-        )
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-coding") as helper:
+        full: Future[_EpochIndex] | None = None
+        if replace_all:
+            latest = store.latest_epoch(name)
+            previous = None if latest is None else latest.params
+            full = _full_index_from_staging(staging, previous, helper, pad=pad)
+        with store.write(name, expected_epoch=expected_epoch) as writer:
+            prepare(writer)
+            applied = writer.apply(number, replace_all=replace_all)
+            if full is not None:
+                index = full.result()
+            else:
+                index = _next_index(writer, key_version=key_version, pad=pad)
+            _insert_epoch(writer, number, key_version, created, index, applied)
     epoch = store.epoch(name, number)
     assert epoch is not None
     return epoch
+
+
+def _insert_epoch(
+    writer: EpochWriter,
+    number: int,
+    key_version: int,
+    created: datetime,
+    index: _EpochIndex,
+    applied: AppliedCounts,
+) -> None:
+    writer.insert_epoch(
+        NewEpoch(
+            epoch=number,
+            key_version=key_version,
+            created=created,
+            record_count=writer.record_count(),
+            published=index.published,
+            real_count=index.real.count,
+            encoded=index.encoded,
+            digest=index.digest,
+            delta=index.delta,
+            keyframe=index.keyframe,
+            dummies=index.dummies,
+            added=applied.added,
+            updated=applied.updated,
+            deleted=applied.deleted,
+            evaluated=applied.evaluated,
+        )
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ class DatePrecision(enum.StrEnum):
     NONE = "none"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PartialDate:
     """A calendar date of which the day, or the month and day, may be unknown."""
 
@@ -89,7 +89,7 @@ class PartialDate:
         return text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DateAssessment:
     """What a profile may key from a date of birth, and why it withheld the rest."""
 

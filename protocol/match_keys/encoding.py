@@ -10,8 +10,10 @@ injective, so no choice of dataset name or value can make two different keys col
 
 from __future__ import annotations
 
+import functools
+
 from protocol.errors import InputError
-from protocol.match_keys.keys import MatchKey
+from protocol.match_keys.keys import KeyKind, MatchKey
 
 __all__ = ["MATCH_KEY_LABEL", "oprf_input"]
 
@@ -25,11 +27,13 @@ def _field(name: str, data: bytes) -> bytes:
     return len(data).to_bytes(2, "big") + data
 
 
-def oprf_input(profile_version: str, dataset: str, key: MatchKey) -> bytes:
-    """Return the bytes to feed the OPRF for `key` of `dataset` under `profile_version`.
+# The kind fields, encoded once.
+_KIND_FIELDS = {kind: _field("kind", kind.value.encode()) for kind in KeyKind}
 
-    The strength is not encoded: it is a function of the kind within a profile version.
-    """
+
+@functools.lru_cache(maxsize=64)
+def _prefix(profile_version: str, dataset: str) -> bytes:
+    """The fields every input of one dataset and profile version starts with."""
     if not profile_version:
         raise InputError("profile version: must not be empty")
     if not dataset:
@@ -39,7 +43,15 @@ def oprf_input(profile_version: str, dataset: str, key: MatchKey) -> bytes:
             _field("label", MATCH_KEY_LABEL),
             _field("profile version", profile_version.encode()),
             _field("dataset", dataset.encode()),
-            _field("kind", key.kind.value.encode()),
-            _field("value", key.value.encode()),
         )
     )
+
+
+def oprf_input(profile_version: str, dataset: str, key: MatchKey) -> bytes:
+    """Return the bytes to feed the OPRF for `key` of `dataset` under `profile_version`.
+
+    The strength is not encoded: it is a function of the kind within a profile version.
+    """
+    prefix = _prefix(profile_version, dataset)
+    kind = _KIND_FIELDS.get(key.kind) or _field("kind", key.kind.value.encode())
+    return b"".join((prefix, kind, _field("value", key.value.encode())))

@@ -47,7 +47,7 @@ def _compact(text: str) -> str:
     return _SEPARATORS.sub("", unicodedata.normalize("NFKC", text).upper())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CanonicalDocument:
     """A document number as written (compacted) and with look-alike characters folded."""
 

@@ -94,7 +94,7 @@ class WarningCode(enum.StrEnum):
     NOT_KEYED = "not_keyed"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class MatchKey:
     """One match key: what is compared, how strong a shared key is, and the canonical value."""
 
@@ -103,7 +103,7 @@ class MatchKey:
     value: str
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class DataQualityWarning:
     """A finding about the input that does not stop keying; `field` names where it was found."""
 
@@ -112,7 +112,7 @@ class DataQualityWarning:
     message: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KeyingResult:
     """The keys derived from one record under one profile version, with data-quality warnings.
 

@@ -76,6 +76,7 @@ from __future__ import annotations
 # look-alikes of Latin letters; the ambiguous-character rule would flag every one of them.
 # ruff: noqa: RUF001
 import enum
+import functools
 import itertools
 import re
 import unicodedata
@@ -106,6 +107,13 @@ MAX_NAME_CHARS = 256
 MAX_NAME_TOKENS = 16
 _MAX_ALTERNATIVES = 4
 _MAX_PHONETIC_VALUES = 16
+
+# Bounds of the caches of the pure steps below: name segments (the given or family names as
+# written, or a whole name), the pieces of a word, and finished tokens. Names, and their tokens
+# still more, repeat heavily across a dataset; every cached value is immutable, so a hit returns
+# exactly what computing it again would.
+_NAME_CACHE = 8192
+_TOKEN_CACHE = 32768
 
 # Characters removed before anything else: format controls (zero-width joiners, the Persian
 # half-space U+200C, bidirectional marks, the byte-order mark) and Arabic tatweel, short vowels,
@@ -265,7 +273,7 @@ class _Mode(enum.Enum):
     ICAO = "icao"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NameForm:
     """One canonical form of a name: tokens in written order (given names first) and skeletons.
 
@@ -353,7 +361,7 @@ class NameForm:
         return tuple(pairs)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NormalisedName:
     """The forms of one name (deduplicated, at most two) and data-quality findings about it."""
 
@@ -361,7 +369,7 @@ class NormalisedName:
     warnings: tuple[tuple[WarningCode, str], ...] = field(default=())
 
 
-@dataclass
+@dataclass(slots=True)
 class _Token:
     """A token during normalisation: Arabic-script text or Latin ASCII, plus its context."""
 
@@ -464,6 +472,7 @@ def _fold(token: str) -> str:
 _SCRIPT_LETTERS = frozenset({"Lu", "Ll", "Lt", "Lo"})
 
 
+@functools.lru_cache(maxsize=_TOKEN_CACHE)
 def _script(letter: str) -> str:
     name = unicodedata.name(letter, "")
     head = name.split(" ", 1)[0]
@@ -516,50 +525,74 @@ def _latin_text(piece: str, mode: _Mode) -> str:
     return "".join(ch for ch in anyascii(piece).lower() if "a" <= ch <= "z")
 
 
+# A token before it is given its role: text, whether it is Arabic script, whether a hyphen
+# follows it, and readings fixed in advance. In the tokens of one piece of a word, a None for the
+# hyphen stands for the piece's own (whether a hyphen follows the piece).
+_TokenSpec = tuple[str, bool, bool, tuple[str, ...]]
+_PieceSpec = tuple[str, bool, bool | None, tuple[str, ...]]
+
+
 def _split_segment(text: str, role: _Role, mode: _Mode, findings: set[WarningCode]) -> list[_Token]:
     """Turn one segment (given names, family names, or a whole unsplit name) into tokens."""
+    specs, folded = _segment_specs(text, mode)
+    if folded:
+        findings.add(WarningCode.CONFUSABLE_CHARACTERS)
+    return [
+        _Token(token, arabic=arabic, role=role, hyphen_next=hyphen_next, readings=readings)
+        for token, arabic, hyphen_next, readings in specs
+    ]
+
+
+@functools.lru_cache(maxsize=_NAME_CACHE)
+def _segment_specs(text: str, mode: _Mode) -> tuple[tuple[_TokenSpec, ...], bool]:
+    """The tokens of one segment, and whether look-alike letters of another script were folded."""
     text = _APOSTROPHES.sub("", text)
     text = _HYPHENS.sub("-", text)
     text = "".join(ch if unicodedata.category(ch)[0] in "LM" or ch == "-" else " " for ch in text)
-    tokens: list[_Token] = []
+    specs: list[_TokenSpec] = []
+    folded = False
     for word in text.split():
         pieces = [p for p in word.split("-") if p]
         for number, raw_piece in enumerate(pieces):
-            piece, folded = _fold_confusables(raw_piece)
-            if folded:
-                findings.add(WarningCode.CONFUSABLE_CHARACTERS)
+            piece_specs, piece_folded = _piece_specs(raw_piece, mode)
+            folded = folded or piece_folded
             hyphen_next = number < len(pieces) - 1
-            tokens.extend(_piece_tokens(piece, role, mode, hyphen_next=hyphen_next))
-    return tokens
+            specs.extend(
+                (token, arabic, hyphen_next if hyphen is None else hyphen, readings)
+                for token, arabic, hyphen, readings in piece_specs
+            )
+    return tuple(specs), folded
 
 
-def _piece_tokens(piece: str, role: _Role, mode: _Mode, *, hyphen_next: bool) -> list[_Token]:
+@functools.lru_cache(maxsize=_TOKEN_CACHE)
+def _piece_specs(raw_piece: str, mode: _Mode) -> tuple[tuple[_PieceSpec, ...], bool]:
+    """The tokens of one piece of a word, and whether look-alike letters were folded in it."""
+    piece, folded = _fold_confusables(raw_piece)
+    return _piece_tokens(piece, mode), folded
+
+
+def _piece_tokens(piece: str, mode: _Mode) -> tuple[_PieceSpec, ...]:
     scripts = set(_letter_scripts(piece))
     if "ARABIC" in scripts:
         arabic = "".join(ch for ch in piece if _script(ch) == "ARABIC")
-        return [_Token(arabic, arabic=True, role=role, hyphen_next=hyphen_next)]
+        return ((arabic, True, None, ()),)
     if scripts == {"HAN"}:
         syllables = re.findall(r"[A-Z][a-z]*", anyascii(piece))
         if len(syllables) >= 2:
             parts = [syllables[0].lower(), "".join(syllables[1:]).lower()]
-            return [_Token(part, arabic=False, role=role) for part in parts]
+            return tuple((part, False, False, ()) for part in parts)
     if scripts == {"HANGUL"}:
         syllables = [_latin_text(ch, mode) for ch in piece]
-        return [
-            _Token(text, arabic=False, role=role, readings=hangul_readings(text))
-            for text in syllables
-        ]
+        return tuple((text, False, False, hangul_readings(text)) for text in syllables)
     match = _CAMEL_PREFIX.match(piece)
     if match and piece[match.end() :].lower() != piece[match.end() :]:
         head, rest = piece[: match.end()], piece[match.end() :]
-        return [
-            _Token(_latin_text(head.casefold(), mode), arabic=False, role=role, hyphen_next=True),
-            _Token(
-                _latin_text(rest.casefold(), mode), arabic=False, role=role, hyphen_next=hyphen_next
-            ),
-        ]
+        return (
+            (_latin_text(head.casefold(), mode), False, True, ()),
+            (_latin_text(rest.casefold(), mode), False, None, ()),
+        )
     text = _latin_text(piece.casefold(), mode)
-    return [_Token(text, arabic=False, role=role, hyphen_next=hyphen_next)] if text else []
+    return ((text, False, None, ()),) if text else ()
 
 
 def _classify_arabic(tokens: list[_Token]) -> list[_Token]:
@@ -684,32 +717,36 @@ def _split_compounds(tokens: list[_Token]) -> list[_Token]:
     """Split single-token compounds: `Abdulrahman`, `Salahuddin`, `Rahmatullah`."""
     out: list[_Token] = []
     for token in tokens:
-        if token.arabic:
+        split = None if token.arabic else _compound_parts(token.text)
+        if split is None:
             out.append(token)
             continue
-        text = token.text
-        if text in _ALLAH_FORMS:
-            out.append(_Token("ula", arabic=False, role=token.role, readings=ALLAH_READINGS))
-            continue
-        if match := _SINGLE_ABD.fullmatch(text):
-            stem = match.group("stem")
-            if match.group("sun"):
-                stem = match.group("sun") + stem
-            out.append(_bound("abd", stem, token.role))
-            continue
-        if not text.startswith("abd") and (match := _ULLAH_SUFFIX.fullmatch(text)):
-            out.append(_Token(match.group("head"), arabic=False, role=token.role))
-            out.append(_Token("ula", arabic=False, role=token.role, readings=ALLAH_READINGS))
-            continue
-        if match := _DIN_SUFFIX.fullmatch(_DOUBLED.sub(r"\1", text)):
-            out.append(_Token(match.group("head"), arabic=False, role=token.role))
-            out.append(_Token("din", arabic=False, role=token.role))
-            continue
-        if _ARTICLE_DIN.fullmatch(text):
-            out.append(_Token("din", arabic=False, role=token.role))
-            continue
-        out.append(token)
+        out.extend(
+            _Token(text, arabic=False, role=token.role, parts=parts, readings=readings)
+            for text, parts, readings in split
+        )
     return out
+
+
+@functools.lru_cache(maxsize=_TOKEN_CACHE)
+def _compound_parts(
+    text: str,
+) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] | None:
+    """The tokens (text, bound parts, fixed readings) a Latin compound splits into, or None."""
+    if text in _ALLAH_FORMS:
+        return (("ula", (), ALLAH_READINGS),)
+    if match := _SINGLE_ABD.fullmatch(text):
+        stem = match.group("stem")
+        if match.group("sun"):
+            stem = match.group("sun") + stem
+        return (("abd" + stem, ("abd", stem), ()),)
+    if not text.startswith("abd") and (match := _ULLAH_SUFFIX.fullmatch(text)):
+        return ((match.group("head"), (), ()), ("ula", (), ALLAH_READINGS))
+    if match := _DIN_SUFFIX.fullmatch(_DOUBLED.sub(r"\1", text)):
+        return ((match.group("head"), (), ()), ("din", (), ()))
+    if _ARTICLE_DIN.fullmatch(text):
+        return (("din", (), ()),)
+    return None
 
 
 def _build_form(
@@ -725,20 +762,9 @@ def _build_form(
         tokens = raw
     finished: list[tuple[str, tuple[str, ...], tuple[str, ...], _Role]] = []
     for token in tokens:
-        if token.arabic:
-            latin = _fold(_arabic_to_latin(token.text))
-            skeleton = _arabic_skeleton(token.text)
-        elif token.parts:
-            latin = _fold(token.text)
-            classes = [cls for part in token.parts for cls in _latin_classes(_fold(part))]
-            skeleton = _expand(classes)
-        else:
-            latin = _fold(token.text)
-            skeleton = latin_skeleton(latin)
-        # One Latin letter is an initial, except where it comes from a longer Arabic word whose
-        # ayns left no letter behind (جعجع, Geagea): that word is a name.
-        if len(latin) >= 2 or (token.arabic and latin and len(token.text) >= 3):
-            finished.append((latin, skeleton, _token_readings(token), token.role))
+        done = _finish_token(token.text, token.arabic, token.parts, token.readings)
+        if done is not None:
+            finished.append((*done, token.role))
     if not finished:
         return None
     given_count: int | None = None
@@ -753,16 +779,40 @@ def _build_form(
     )
 
 
-def _token_readings(token: _Token) -> tuple[str, ...]:
+@functools.lru_cache(maxsize=_TOKEN_CACHE)
+def _finish_token(
+    text: str, arabic: bool, parts: tuple[str, ...], readings: tuple[str, ...]
+) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
+    """The canonical token, its skeletons and its phonetic readings, or None for an initial."""
+    if arabic:
+        latin = _fold(_arabic_to_latin(text))
+        skeleton = _arabic_skeleton(text)
+    elif parts:
+        latin = _fold(text)
+        skeleton = _expand([cls for part in parts for cls in _latin_classes(_fold(part))])
+    else:
+        latin = _fold(text)
+        skeleton = latin_skeleton(latin)
+    # One Latin letter is an initial, except where it comes from a longer Arabic word whose
+    # ayns left no letter behind (جعجع, Geagea): that word is a name.
+    if len(latin) >= 2 or (arabic and latin and len(text) >= 3):
+        return latin, skeleton, _token_readings(text, arabic, parts, readings)
+    return None
+
+
+def _token_readings(
+    text: str, arabic: bool, parts: tuple[str, ...], readings: tuple[str, ...]
+) -> tuple[str, ...]:
     """Return the phonetic readings of a finished token (see `protocol.match_keys.phonetic`)."""
-    if token.readings:
-        return token.readings
-    if token.parts:
-        prefix, stem = token.parts
-        return compound_readings(prefix, stem, arabic=token.arabic)
-    return arabic_readings(token.text) if token.arabic else latin_readings(token.text)
+    if readings:
+        return readings
+    if parts:
+        prefix, stem = parts
+        return compound_readings(prefix, stem, arabic=arabic)
+    return arabic_readings(text) if arabic else latin_readings(text)
 
 
+@functools.lru_cache(maxsize=_NAME_CACHE)
 def _clean(text: str) -> str:
     # Apostrophes go before NFKC (which turns U+00B4 into a space and a combining accent) and
     # again after it (which turns U+0149 into an apostrophe and n).
@@ -793,11 +843,19 @@ def _segments(
 
 
 def _needs_icao_form(segments: Iterable[tuple[str, _Role]]) -> bool:
-    for text, _ in segments:
-        for ch in text.casefold():
-            if ch in _ICAO_LATIN or ch in _CYRILLIC_ICAO or ch == "\u00e7":
-                return True
-    return False
+    return any(_segment_needs_icao(text) for text, _ in segments)
+
+
+@functools.lru_cache(maxsize=_NAME_CACHE)
+def _segment_needs_icao(text: str) -> bool:
+    return any(
+        ch in _ICAO_LATIN or ch in _CYRILLIC_ICAO or ch == "\u00e7" for ch in text.casefold()
+    )
+
+
+@functools.lru_cache(maxsize=_NAME_CACHE)
+def _segment_scripts(text: str) -> frozenset[str]:
+    return frozenset(_letter_scripts(text.casefold()))
 
 
 def normalise_name(
@@ -833,9 +891,7 @@ def normalise_name(
         warnings.append(
             (WarningCode.SINGLE_TOKEN_NAME, "only one name token: keys will match many people")
         )
-    scripts = set()
-    for text, _ in segments:
-        scripts.update(_letter_scripts(text.casefold()))
+    scripts = frozenset().union(*(_segment_scripts(text) for text, _ in segments))
     if len(scripts) > 1:
         listed = ", ".join(sorted(s.lower() for s in scripts))
         warnings.append((WarningCode.MIXED_SCRIPTS, f"letters of several scripts ({listed})"))

@@ -225,6 +225,10 @@ def nearest_combinations(options: Sequence[Sequence[str]], limit: int) -> Iterat
     depart in two, so a cap on their number cuts the least likely ones, whichever positions hold
     the alternatives. Ties are broken by the positions' order, so the result is deterministic.
     """
+    if limit > 0 and all(len(option) == 1 for option in options):
+        # The usual case, one option per position: the one combination there is.
+        yield tuple(option[0] for option in options)
+        return
     start = (0,) * len(options)
     frontier = [(0, start)]
     seen = {start}

@@ -69,13 +69,19 @@ Why these strengths:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from protocol.errors import InputError
 from protocol.match_keys import dna as dna_module
-from protocol.match_keys.dates import DatePrecision, assess_date_of_birth, swap_key
+from protocol.match_keys.dates import (
+    DatePrecision,
+    PartialDate,
+    assess_date_of_birth,
+    swap_key,
+)
 from protocol.match_keys.identifiers import (
     normalise_bank_account,
     normalise_document_number,
@@ -132,15 +138,23 @@ class KeyingProfile:
 
 
 class _Collector:
-    """Keys and warnings of one record under construction."""
+    """Keys and warnings of one record under construction.
+
+    Keys are collected as `(kind, value)` pairs and become `MatchKey`s once, sorted, at the end:
+    the strength is a function of the kind, so the pairs sort and deduplicate exactly as the
+    keys do. A kind the profile lacks is refused when it is first met, as `strength` would.
+    """
 
     def __init__(self, profile: KeyingProfile) -> None:
         self.profile = profile
-        self.keys: set[MatchKey] = set()
+        self._strengths = profile.strengths
+        self.keys: set[tuple[KeyKind, str]] = set()
         self.warnings: set[DataQualityWarning] = set()
 
     def key(self, kind: KeyKind, value: str) -> None:
-        self.keys.add(MatchKey(kind, self.profile.strength(kind), value))
+        if kind not in self._strengths:
+            self.profile.strength(kind)  # Raises InputError naming the kind.
+        self.keys.add((kind, value))
 
     def warn(self, field_name: str, code: WarningCode, message: str) -> None:
         self.warnings.add(DataQualityWarning(field_name, code, message))
@@ -151,18 +165,30 @@ class _Collector:
                 f"record: would give {len(self.keys)} keys, more than the limit of "
                 f"{self.profile.limits.max_keys}; split aliases or dates over several records"
             )
+        strength = self.profile.strength
         return KeyingResult(
             profile=self.profile.version,
-            keys=tuple(sorted(self.keys)),
+            keys=tuple(MatchKey(kind, strength(kind), value) for kind, value in sorted(self.keys)),
             warnings=tuple(sorted(self.warnings)),
         )
 
 
 _Dob = tuple[DatePrecision, str, str | None]
+# Bound of the caches of per-name and per-date values; see `protocol.match_keys.names`.
+_CACHE = 8192
 
 
-def _name_keys(out: _Collector, form: NameForm, dates: list[_Dob]) -> None:
-    tokens = form.sorted_tokens()
+@dataclass(frozen=True, slots=True)
+class _FormValues:
+    """What the keys of one name form are made of: the parts that do not depend on a date."""
+
+    tokens: str
+    reduced_names: tuple[str, ...]
+    skeletons: tuple[str, ...]
+    phonetics: tuple[str, ...]
+
+
+def _form_values(form: NameForm) -> _FormValues:
     pairs = form.reduced_pairs()
     reduced_names = {" ".join(sorted((form.tokens[i], form.tokens[j]))) for i, j in pairs}
     skeletons = set(form.skeleton_keys())
@@ -170,6 +196,25 @@ def _name_keys(out: _Collector, form: NameForm, dates: list[_Dob]) -> None:
     for pair in pairs:
         skeletons.update(form.skeleton_keys(pair))
         phonetics.update(form.phonetic_keys(pair))
+    return _FormValues(
+        form.sorted_tokens(), tuple(reduced_names), tuple(skeletons), tuple(phonetics)
+    )
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _name_values(
+    full: str | None, family: str | None, given: str | None, field_name: str
+) -> tuple[tuple[tuple[WarningCode, str], ...], tuple[_FormValues, ...]]:
+    """The warnings of one name and the values of its forms (a pure function, cached)."""
+    normalised = normalise_name(full=full, family=family, given=given, field_name=field_name)
+    return normalised.warnings, tuple(_form_values(form) for form in normalised.forms)
+
+
+def _name_keys(out: _Collector, form: _FormValues, dates: list[_Dob]) -> None:
+    tokens = form.tokens
+    reduced_names = form.reduced_names
+    skeletons = form.skeletons
+    phonetics = form.phonetics
     out.key(KeyKind.NAME, tokens)
     for precision, iso, swapped in dates:
         year = iso[:4]
@@ -189,21 +234,34 @@ def _name_keys(out: _Collector, form: NameForm, dates: list[_Dob]) -> None:
             out.key(KeyKind.SKELETON_DOB, f"{value}|{iso}")
 
 
+@functools.lru_cache(maxsize=_CACHE)
+def _date_values(date: PartialDate) -> tuple[tuple[tuple[WarningCode, str], ...], _Dob | None]:
+    """The warnings about a date of birth and what keys may use of it (pure, cached)."""
+    assessment = assess_date_of_birth(date)
+    iso = date.iso()
+    warnings: list[tuple[WarningCode, str]] = []
+    if assessment.sentinel:
+        warnings.append(
+            (WarningCode.SENTINEL_DATE, f"{iso} is a database null value: the date is not keyed")
+        )
+    if assessment.placeholder:
+        warnings.append(
+            (WarningCode.PLACEHOLDER_DATE, f"{iso} is a common placeholder: keyed as the year only")
+        )
+    if assessment.date is None:
+        return tuple(warnings), None
+    entry = (assessment.precision, assessment.date.iso(), swap_key(assessment.date))
+    return tuple(warnings), entry
+
+
 def _usable_dates(out: _Collector, person: Person) -> list[_Dob]:
     dates: list[_Dob] = []
     for dated in person.dates_of_birth:
-        assessment = assess_date_of_birth(dated.date)
-        iso = dated.date.iso()
-        if assessment.sentinel:
-            message = f"{iso} is a database null value: the date is not keyed"
-            out.warn(dated.field, WarningCode.SENTINEL_DATE, message)
-        if assessment.placeholder:
-            message = f"{iso} is a common placeholder: keyed as the year only"
-            out.warn(dated.field, WarningCode.PLACEHOLDER_DATE, message)
-        if assessment.date is not None:
-            entry = (assessment.precision, assessment.date.iso(), swap_key(assessment.date))
-            if entry not in dates:
-                dates.append(entry)
+        warnings, entry = _date_values(dated.date)
+        for code, message in warnings:
+            out.warn(dated.field, code, message)
+        if entry is not None and entry not in dates:
+            dates.append(entry)
     return dates
 
 
@@ -215,12 +273,10 @@ def _person_keys(out: _Collector, person: Person) -> None:
             out.warn("date_of_birth", WarningCode.NOT_KEYED, message)
         return
     for name in person.names:
-        normalised = normalise_name(
-            full=name.full, family=name.family, given=name.given, field_name=name.field
-        )
-        for code, message in normalised.warnings:
+        warnings, forms = _name_values(name.full, name.family, name.given, name.field)
+        for code, message in warnings:
             out.warn(name.field, code, message)
-        for form in normalised.forms:
+        for form in forms:
             _name_keys(out, form, dates)
 
 

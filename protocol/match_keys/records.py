@@ -32,6 +32,7 @@ have lost its leading zeros.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,9 @@ __all__ = [
 ]
 
 MAX_ITEMS = 32
+# Bound of the caches of pure per-value parsers (dates, country codes, document type words):
+# such values repeat across the records of a dataset.
+_CACHE = 8192
 
 
 class Sex(enum.StrEnum):
@@ -103,7 +107,7 @@ _DOCUMENT_WORDS = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NameEntry:
     """One name of a person, whole or in parts, and the field it came from."""
 
@@ -113,7 +117,7 @@ class NameEntry:
     given: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DatedField:
     """A parsed date and the field it came from."""
 
@@ -121,7 +125,7 @@ class DatedField:
     date: PartialDate
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     """Names (the primary name first, then aliases), dates of birth and descriptive fields."""
 
@@ -132,7 +136,7 @@ class Person:
     place_of_birth: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TravelDocument:
     """A travel or identity document; `number` is as given, canonicalised by the profile."""
 
@@ -142,7 +146,7 @@ class TravelDocument:
     type: DocumentType | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Account:
     """A bank account: an IBAN, or a domestic account number with its bank identifier."""
 
@@ -156,7 +160,7 @@ class Account:
         return attribute if self.field == "account" else f"{self.field}.{attribute}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Vehicle:
     """A vehicle: its VIN, its registration plate with the registering country, or both."""
 
@@ -170,7 +174,7 @@ class Vehicle:
         return attribute if self.field == "vehicle" else f"{self.field}.{attribute}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PhoneNumber:
     """A phone number as given, with the country to complete a national number (alpha-3)."""
 
@@ -179,7 +183,7 @@ class PhoneNumber:
     country: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EmailAddress:
     """An e-mail address as given."""
 
@@ -187,7 +191,7 @@ class EmailAddress:
     address: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """Everything one record says that can be keyed."""
 
@@ -217,6 +221,13 @@ _KNOWN = (
     _PERSON_FIELDS | set(_FLAT_DOCUMENT) | set(_FLAT_ACCOUNT) | set(_FLAT_VEHICLE)
     | _OTHER_FIELDS | _METADATA
 )  # fmt: skip
+_DOCUMENT_SEPARATORS = re.compile(r"[\s_\-'.]+")
+
+# Pure parsers of single values, cached; an error is raised afresh on every call.
+_parse_date = functools.lru_cache(maxsize=_CACHE)(parse_date)
+_country = functools.lru_cache(maxsize=_CACHE)(normalise_country)
+# The separators of list fields given as one string (aliases, nationalities, phones, e-mails).
+_SPLITTERS = {separators: re.compile(f"[{re.escape(separators)}]") for separators in (";", ";,")}
 
 
 def _present(value: object) -> bool:
@@ -234,7 +245,7 @@ def _items(value: object, field: str, separators: str) -> list[tuple[str, object
     """Return `(field path, item)` for a list, or for one string split at `separators`."""
     if isinstance(value, str):
         parts = (
-            [p.strip() for p in re.split(f"[{re.escape(separators)}]", value)]
+            [p.strip() for p in _SPLITTERS[separators].split(value)]
             if separators
             else [value.strip()]
         )
@@ -267,7 +278,7 @@ def _object(value: object, field: str, allowed: Sequence[str]) -> dict[str, obje
 
 
 def _optional_country(value: object | None, field: str) -> str | None:
-    return None if value is None else normalise_country(_text(value, field), field)
+    return None if value is None else _country(_text(value, field), field)
 
 
 def _parse_name_object(value: object, field: str) -> NameEntry:
@@ -302,7 +313,7 @@ def _parse_dates(value: object) -> tuple[DatedField, ...]:
     for path, item in values:
         year_number = isinstance(item, int) and not isinstance(item, bool)
         text = str(item) if year_number else _text(item, path)
-        dates.append(DatedField(path, parse_date(text, path)))
+        dates.append(DatedField(path, _parse_date(text, path)))
     return tuple(dates)
 
 
@@ -314,7 +325,7 @@ def _parse_sex(value: object) -> Sex:
 
 
 def _parse_person(fields: Mapping[str, object]) -> Person | None:
-    if not any(key in fields for key in _PERSON_FIELDS):
+    if _PERSON_FIELDS.isdisjoint(fields):
         return None
     names: list[NameEntry] = []
     if "name" in fields:
@@ -336,7 +347,7 @@ def _parse_person(fields: Mapping[str, object]) -> Person | None:
     for key in ("nationalities", "nationality"):
         if key in fields:
             for path, item in _items(fields[key], key, ";,"):
-                code = normalise_country(_text(item, path), path)
+                code = _country(_text(item, path), path)
                 if code not in nationalities:
                     nationalities.append(code)
     place = fields.get("place_of_birth")
@@ -352,8 +363,13 @@ def _parse_person(fields: Mapping[str, object]) -> Person | None:
 def _document_type(value: object | None, field: str) -> DocumentType | None:
     if value is None:
         return None
-    text = re.sub(r"[\s_\-'.]+", " ", _text(value, field).casefold()).strip()
-    return _DOCUMENT_WORDS.get(text, DocumentType.OTHER)
+    return _document_word(_text(value, field))
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _document_word(text: str) -> DocumentType:
+    words = _DOCUMENT_SEPARATORS.sub(" ", text.casefold()).strip()
+    return _DOCUMENT_WORDS.get(words, DocumentType.OTHER)
 
 
 def _parse_documents(fields: Mapping[str, object]) -> tuple[TravelDocument, ...]:
@@ -492,7 +508,11 @@ def parse_record(mapping: Mapping[str, object]) -> Record:
     for key in mapping:
         if not isinstance(key, str) or key not in _KNOWN:
             raise InputError(f"{key}: unknown field")
-    fields = {key: value for key, value in mapping.items() if _present(value)}
+    fields = {
+        key: value
+        for key, value in mapping.items()
+        if value is not None and not (isinstance(value, str) and not value.strip())
+    }
     for key in _METADATA:
         if key in fields and not isinstance(fields[key], (str, int)):
             raise InputError(f"{key}: expected a string or a number")
