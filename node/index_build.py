@@ -36,16 +36,16 @@ read and sorted before the write transaction begins, so the database stays unloc
 and it is padded and coded alongside the transaction's inserts; a change of parameters rebuilds
 it from every stored tag.
 
-Where the time goes (`bench/index_build.py`, 100,000 synthetic people, 12.2 keys each, 2
-cores): OPRF evaluation alone runs at 91 to 95 % of the raw hash-to-group + scalar-mult rate.
-Deriving and framing the match keys costs about 6 µs per key more in the workers (a fifteenth of
-an evaluation: `protocol.match_keys` caches what repeats across records, names, tokens and
-dates), and reading, staging and collecting about 7 µs per key in the importing process (half of
-it generating the synthetic records), so reading and evaluating run at about 71 % of the raw
-rate. The write phase runs on one core: sorting the staged tags, fingerprinting them, inserting
-them in tag order, indexing them by record and committing (9 s for 1.2 million tags, 112 s for
-12 million); with it the whole import runs at about 63 %. What separates evaluation alone from
-the raw rate is its own hashing (RFC 9497 expand_message_xmd and Finalize).
+Where the time goes (`bench/index_build.py`, 2 cores, 12.2 keys per synthetic person): OPRF
+evaluation alone runs at 86 to 95 % of the raw hash-to-group + scalar-mult rate; what separates
+it from that rate is its own hashing (RFC 9497 expand_message_xmd and Finalize). Deriving and
+framing the match keys costs about 6 µs per key more in the workers (a fifteenth of an
+evaluation: `protocol.match_keys` caches what repeats across records, names, tokens and dates),
+and reading, staging and collecting about 7 µs per key in the importing process (half of it
+generating the synthetic records). Reading and evaluating run at 77 % of the raw rate for
+100,000 people and 72 % for 1,000,000. The write phase runs on one core: sorting the staged
+tags, fingerprinting them, inserting them in tag order, indexing them by record and committing
+(9 s for 1.2 million tags, 125 s for 12 million); with it the whole import runs at 69 % and 63 %.
 
 Parameters. `choose_parameters` keeps the previous epoch's parameters while the index fits
 them, because a delta can only bridge two epochs with the same parameters. A new capacity is
