@@ -2,7 +2,7 @@
 
 Every member is a real `blindhit serve` process with its own SQLite database, the coordinating
 node a real `blindhit federation serve`, all on this machine's loopback, built by the demo's own
-code (`federation.demo.running_federation`) with small datasets. The querier checks through the
+code (`dev.demo.running_federation`) with small datasets. The querier checks through the
 coordinating node (`check --all`: index syncs relayed, then one fan-out call) from this process,
 after a first check has synced every index, as a querier normally does.
 
@@ -37,13 +37,14 @@ if __package__ in (None, ""):
 
 import rbcl
 
-from federation.demo import QUERIER, DemoFederation, Member, running_federation
+from dev.demo import QUERIER, DemoFederation, Member, running_federation
+from dev.synthetic import synthetic_people
 from federation.fanout import MAX_DEADLINE_MS
-from node.checking import Target
-from node.config import QueryMode, load_config, render_config
-from node.directory import NodeLayout
+from node.config import load_config, render_config
+from node.home import NodeLayout
+from node.querier.checker import Target
 from node.runtime import NodeRuntime
-from node.synthetic import synthetic_people
+from protocol.admission import QueryMode
 from protocol.check import RequestPurpose
 from protocol.match_keys import derive_keys
 

@@ -10,7 +10,7 @@ input, storing tags, coding the index) is counted against that ceiling.
 Printed:
 
 - the raw hash-to-group + scalar-mult rate on all workers;
-- the index build of N synthetic people through the real import (`node.index_build`): records
+- the index build of N synthetic people through the real import (`node.datasets.build`): records
   in, match keys derived, evaluated on the pool, tags stored in SQLite, index coded, digested and
   logged; keys/s and the ratio to the ceiling, with the phases apart;
 - OPRF evaluation alone on the same pool (`evaluate_inputs` on ready inputs, a sample), which is
@@ -41,17 +41,16 @@ from typing import Any
 
 if __package__ in (None, ""):
     # Run as a file, this script's folder comes first on sys.path, where its own name would hide
-    # the `node.index_build` module's package siblings; the repository root takes that place.
+    # the `node.datasets.build` module's package siblings; the repository root takes that place.
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import rbcl  # imported after the path is set
 
 from crypto.oprf import Mode, Suite, generate_key_pair
+from dev.synthetic import synthetic_people
 from node.audit.store import AuditLog
 from node.config import Dataset
-from node.datasets import DatasetStore
-from node.importer import SourceRecord
-from node.index_build import (
+from node.datasets.build import (
     EpochResult,
     ImportOptions,
     available_cores,
@@ -59,8 +58,9 @@ from node.index_build import (
     import_records,
     log_epochs,
 )
-from node.sealing import ScryptCost
-from node.synthetic import synthetic_people
+from node.datasets.sources import SourceRecord
+from node.datasets.store import DatasetStore
+from node.keys.sealed import ScryptCost
 from protocol.match_keys import DEFAULT_PROFILE, derive_keys, oprf_input
 
 NODE = "bench-node"

@@ -7,7 +7,7 @@ that raw rate (clients and server share the same cores, so the client's own work
 the ratio); the latency of a one-person check; and a 300-person manifest against a node whose
 index holds the tags of N records (default 1,000,000), after the index is synced.
 
-The owner's dataset is held in memory (`node.memory_dataset`): the served path is the same as
+The owner's dataset is held in memory (`dev.memory_dataset`): the served path is the same as
 with the SQLite store, whose import and index build `bench/index_build.py` measures. For the
 large index, the tags of the N records are drawn at random (uniform, as OPRF outputs are), with
 the planted records' real tags among them; building them through the OPRF would measure the
@@ -37,15 +37,15 @@ if __package__ in (None, ""):
 
 import rbcl  # imported after the path is set
 
-from node.checking import Target
-from node.client import PeerClient
+from dev.localnet import LocalNode, allow, create_local_nodes, introduce
+from dev.memory_dataset import MemoryDataset
+from dev.synthetic import synthetic_people
 from node.config import Dataset
-from node.localnet import LocalNode, allow, create_local_nodes, introduce
-from node.memory_dataset import MemoryDataset
+from node.owner.match_service import MatchService
+from node.owner.server import create_server
+from node.querier.checker import Target
+from node.querier.peer_client import PeerClient
 from node.runtime import NodeRuntime
-from node.server import create_server
-from node.service import MatchService
-from node.synthetic import synthetic_people
 from protocol.check import RequestPurpose
 
 PASSPHRASE_ENV = "BLINDHIT_BENCH_PASSPHRASE"  # noqa: S105 (the name of a variable)

@@ -8,7 +8,7 @@ the probes hit; both systems must find exactly the probe items that a plain set 
 and the script stops if either does not.
 
 - blindhit setup: RFC 9497 Evaluate (ristretto255-SHA512, OPRF mode) of every item on a pool of
-  `spawn` worker processes, as an import does (`node.index_build.evaluate_inputs`), then the
+  `spawn` worker processes, as an import does (`node.datasets.build.evaluate_inputs`), then the
   compact index of the tags (`IndexParameters.for_capacity`, `DecodedIndex.from_tags`, `encode`).
 - blindhit query: Blind (batch) on the client, BlindEvaluateBatch on the server, then Finalize
   (batch) and a lookup of every tag in the decoded index on the client. Decoding the synced
@@ -75,10 +75,10 @@ if __package__ in (None, ""):
 import rbcl  # imported after the path is set
 
 from bench.index_build import pool, raw_rate
+from crypto.errors import InputError
 from crypto.oprf import Mode, OprfClient, OprfServer, Suite, generate_key_pair
-from node.index_build import available_cores, evaluate_inputs
-from node.synthetic import synthetic_people
-from protocol.errors import InputError
+from dev.synthetic import synthetic_people
+from node.datasets.build import available_cores, evaluate_inputs
 from protocol.match_index import FALSE_HIT_BITS, DecodedIndex, IndexParameters, decode_index
 from protocol.match_keys import DEFAULT_PROFILE, derive_keys, oprf_input
 

@@ -36,15 +36,16 @@ if __package__ in (None, ""):
     # hide the `crypto` package; the repository root takes that place.
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from dev.localnet import LocalNode, allow, create_local_nodes, introduce
+from dev.synthetic import synthetic_people
 from node.audit.store import AuditLog
-from node.checking import Target
-from node.config import Dataset, QueryMode
-from node.datasets import DatasetStore
-from node.importer import SourceRecord
-from node.index_build import ImportOptions, available_cores, import_records, log_epochs
-from node.localnet import LocalNode, allow, create_local_nodes, introduce
+from node.config import Dataset
+from node.datasets.build import ImportOptions, available_cores, import_records, log_epochs
+from node.datasets.sources import SourceRecord
+from node.datasets.store import DatasetStore
+from node.querier.checker import Target
 from node.runtime import NodeRuntime
-from node.synthetic import synthetic_people
+from protocol.admission import QueryMode
 from protocol.check import RequestPurpose
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -93,7 +94,7 @@ def memory(pid: int) -> tuple[int, int]:
 
 def start_serving(owner: LocalNode) -> tuple[subprocess.Popen[str], int]:
     process = subprocess.Popen(  # noqa: S603 (our own command line, no shell)
-        [sys.executable, "-m", "node.cli", "serve", "--node", str(owner.root), "--port", "0"],
+        [sys.executable, "-m", "cli.main", "serve", "--node", str(owner.root), "--port", "0"],
         cwd=REPOSITORY,
         stdout=subprocess.PIPE,
         text=True,

@@ -1,8 +1,14 @@
-"""Error types of blindhit's cryptographic core.
+"""The error tree of blindhit: one root, `BlindhitError`, and its families by where a fault comes from.
 
-`BlindhitError` is the root of every error the project raises on purpose. It lives here, in the
-innermost package, because dependencies point inward: `protocol/`, `node/` and `federation/` may
-import `crypto/`, never the reverse.
+This is the one errors module of the project. It lives in `crypto/`, the innermost package,
+because dependencies point inward: every package may import `crypto/` and none is imported by
+it, so the root and every family can be raised from anywhere, the cryptographic core included.
+Defining a family here does no I/O and ties `crypto/` to nothing.
+
+Each family maps to one way of reporting: `InputError` to a one-line CLI message and a non-zero
+exit, `PeerError` and `CryptoError` to `INVALID_ARGUMENT`, `PolicyError` to `PERMISSION_DENIED`
+and its relatives (`UnknownPeer` UNAUTHENTICATED, `QuotaExceeded` RESOURCE_EXHAUSTED,
+`StaleEpoch` FAILED_PRECONDITION), `StorageError` to UNAVAILABLE.
 
 Every cryptographic failure raises; nothing returns False (a forgotten check must not pass
 silently). Bytes that arrive from outside and fail to decode raise `InvalidEncoding` whatever
@@ -14,10 +20,19 @@ from __future__ import annotations
 __all__ = [
     "BlindhitError",
     "CryptoError",
+    "FederationError",
+    "InputError",
     "InvalidEncoding",
     "InvalidInput",
     "InvalidProof",
     "InvalidSignature",
+    "NotPermitted",
+    "PeerError",
+    "PolicyError",
+    "QuotaExceeded",
+    "StaleEpoch",
+    "StorageError",
+    "UnknownPeer",
 ]
 
 
@@ -51,3 +66,39 @@ class InvalidProof(CryptoError):
 
 class InvalidSignature(CryptoError):
     """A signed note carries no valid signature by the expected key."""
+
+
+class InputError(BlindhitError):
+    """A file, field or argument given by the local user is malformed."""
+
+
+class PeerError(BlindhitError):
+    """A peer node sent data that does not decode or does not verify."""
+
+
+class StaleEpoch(PeerError):
+    """A request names an epoch of a dataset that is no longer the current one."""
+
+
+class PolicyError(BlindhitError):
+    """A request is well formed but this node's policy does not allow it."""
+
+
+class UnknownPeer(PolicyError):
+    """The caller is not a peer this node knows (no such member, or its identity fails)."""
+
+
+class NotPermitted(PolicyError):
+    """A known peer asked for something its policy rule does not allow."""
+
+
+class QuotaExceeded(PolicyError):
+    """A known peer has used its quota for the period."""
+
+
+class StorageError(BlindhitError):
+    """The node's database or files cannot be read or written as expected."""
+
+
+class FederationError(BlindhitError):
+    """Membership, directory or coordinating-node state is inconsistent or refused."""

@@ -34,17 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from federation.directory import MAX_REFRESH_SECONDS, MIN_REFRESH_SECONDS
-from node.config import (
-    HostPort,
-    KeySettings,
-    check_env_variable,
-    check_node_id,
-    parse_host_port,
-    read_config_document,
-    write_new_config_file,
-)
-from protocol.errors import InputError
+from crypto.errors import InputError
+from node.config import KeySettings, read_config_document, write_new_config_file
+from protocol.directory import MAX_REFRESH_SECONDS, MIN_REFRESH_SECONDS
+from protocol.validation import HostPort, check_env_variable, check_node_id, parse_host_port
 
 __all__ = [
     "CONFIG_FILE_NAME",

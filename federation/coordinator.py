@@ -20,7 +20,7 @@ Layout (directories 0700, private keys and the database 0600, public files 0644)
 Operations:
 
 - `init_federation` creates the directory all at once or not at all (built aside and renamed
-  into place by `node.pki.new_private_directory`), with the CA, the identity key, the TLS key and
+  into place by `node.keys.tls.new_private_directory`), with the CA, the identity key, the TLS key and
   certificate (recorded as issued in the database) and the configuration.
 - `Coordinator.admit` checks and signs a member's certificate request and records the member;
   it is two steps, `prepare_admission` (every check, then the signature; nothing is stored) and
@@ -44,15 +44,19 @@ from typing import Final
 
 from cryptography import x509
 
+from crypto.errors import FederationError, InputError
 from crypto.signed_note import Ed25519Signer, Ed25519Verifier, parse_note
 from federation.ca import (
+    CA_CERTIFICATE_FILE,
+    CA_KEY_FILE,
     CA_VALIDITY_DAYS,
     CERTIFICATE_VALIDITY_DAYS,
     CertificateAuthority,
-    create_federation_ca,
+    create_ca,
     issue_member_certificate,
-    load_federation_ca,
+    load_ca,
     public_key_digest,
+    sign_csr,
 )
 from federation.config import (
     CONFIG_FILE_NAME,
@@ -62,7 +66,22 @@ from federation.config import (
     load_federation_config,
     write_federation_config,
 )
-from federation.directory import (
+from federation.store import FederationStore, IssuedCertificate, PublishedDirectory
+from node.config import KeySettings
+from node.home import KeysLayout, certificate_hosts, write_identity_key
+from node.keys.identity import load_private_key, load_verifier
+from node.keys.tls import (
+    TlsCredentials,
+    certificate_fingerprint,
+    certificates_pem,
+    load_certificates,
+    make_tls_key_and_csr,
+    new_private_directory,
+    tls_credentials_from_files,
+    write_encrypted_private_key,
+    write_public_file,
+)
+from protocol.directory import (
     Directory,
     DirectoryDataset,
     Member,
@@ -71,25 +90,7 @@ from federation.directory import (
     decode_directory,
     sign_directory,
 )
-from federation.store import FederationStore, IssuedCertificate, PublishedDirectory
-from node.config import HostPort, KeySettings, check_env_variable, check_node_id
-from node.directory import KeysLayout, certificate_hosts, write_identity_key
-from node.keys import load_private_key, load_verifier
-from node.pki import (
-    CA_CERTIFICATE_FILE,
-    CA_KEY_FILE,
-    TlsCredentials,
-    certificate_fingerprint,
-    certificates_pem,
-    load_certificates,
-    make_tls_key_and_csr,
-    new_private_directory,
-    sign_csr,
-    tls_credentials_from_files,
-    write_encrypted_private_key,
-    write_public_file,
-)
-from protocol.errors import FederationError, InputError
+from protocol.validation import HostPort, check_env_variable, check_node_id
 
 __all__ = [
     "Admission",
@@ -215,7 +216,7 @@ def init_federation(
         layout.keys.mkdir(mode=0o700)
         layout.keys.chmod(0o700)
         verifier_key = write_identity_key(layout, node_id, passphrase)
-        ca = create_federation_ca(
+        ca = create_ca(
             layout.ca,
             ca_name or f"{node_id} federation CA",
             passphrase,
@@ -299,7 +300,7 @@ class Coordinator:
 
     def load_ca(self, passphrase: bytes) -> CertificateAuthority:
         """The federation CA with its key decrypted, to issue certificates."""
-        return load_federation_ca(self.layout.ca, passphrase)
+        return load_ca(self.layout.ca, passphrase)
 
     def identity_verifier(self) -> Ed25519Verifier:
         """The key members verify directories with (`keys/identity.vkey`)."""

@@ -35,14 +35,14 @@ from typing import Any, Final
 import grpc
 from google.protobuf.message import DecodeError
 
+from crypto.errors import InputError, PeerError
 from node.audit import AuditEntry, AuditLog, Decision, EntryKind
 from node.audit.entries import digest_request
-from node.client import RECONNECT_OPTIONS
-from node.config import HostPort
-from node.pki import TlsCredentials
-from node.service import check_context
+from node.keys.tls import TlsCredentials
+from node.transport.rpc import RECONNECT_OPTIONS, purpose_fields
 from proto.blindhit.v1 import common_pb2, federation_pb2, match_pb2
-from protocol.errors import InputError, PeerError
+from protocol.admission import check_purpose_fields
+from protocol.validation import HostPort
 
 __all__ = ["MAX_DEADLINE_MS", "FanOutRelay", "MemberEndpoint"]
 
@@ -193,7 +193,7 @@ class FanOutRelay:
             if envelope.signer != querier:
                 raise InputError(f"{where}: signed by another node than the one connected")
             try:
-                check_context(body.context, querier)
+                check_purpose_fields(purpose_fields(body.context), querier)
             except PeerError as error:
                 raise InputError(f"{where}: {error}") from None
             count = len(body.tags if path.endswith("OwnerMatch") else body.blinded_elements)
@@ -220,7 +220,7 @@ class FanOutRelay:
         if envelope.signer != querier:
             raise InputError("the relayed sync is signed by another node than the one connected")
         try:
-            check_context(body.context, querier)
+            check_purpose_fields(purpose_fields(body.context), querier)
         except PeerError as error:
             raise InputError(str(error)) from None
         call = self.channel(members[request.member]).unary_stream(

@@ -33,19 +33,17 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from crypto.cosignature import CosignatureSigner
-from crypto.errors import BlindhitError
+from crypto.errors import BlindhitError, PeerError, UnknownPeer
 from crypto.signed_note import parse_note
 from federation.coordinator import Coordinator
-from federation.directory import Directory, decode_directory
 from federation.fanout import FanOutRelay, MemberEndpoint
 from federation.witness import InconsistentLog, StaleCheckpoint, Witness
 from node.audit import AuditLog, CheckpointIssuer, CheckpointTimer
-from node.keys import load_private_key
-from node.pki import node_id_from_auth_context
-from node.server import stop_on_signals
-from node.service import rpc
+from node.keys.identity import load_private_key
+from node.keys.tls import node_id_from_auth_context
+from node.transport.rpc import rpc, stop_on_signals
 from proto.blindhit.v1 import federation_pb2
-from protocol.errors import PeerError, UnknownPeer
+from protocol.directory import Directory, decode_directory
 
 __all__ = ["CoordinatorServer", "serve"]
 

@@ -55,11 +55,13 @@ from typing import Final
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from crypto.errors import InvalidEncoding, InvalidInput
+from crypto.errors import FederationError, InputError, InvalidEncoding, InvalidInput, StorageError
 from crypto.oprf import Mode, Suite
 from crypto.signed_note import Ed25519Verifier
 from federation.ca import public_key_digest
-from federation.directory import (
+from node.keys.tls import certificate_fingerprint
+from node.storage.sqlite import connect, transaction
+from protocol.directory import (
     Directory,
     DirectoryDataset,
     Member,
@@ -68,10 +70,7 @@ from federation.directory import (
     format_time,
     parse_time,
 )
-from node.config import parse_host_port
-from node.pki import certificate_fingerprint
-from node.sqlite import connect, transaction
-from protocol.errors import FederationError, InputError, StorageError
+from protocol.validation import parse_host_port
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -210,7 +209,7 @@ def _create_file(path: Path) -> None:
 
 def _connect(path: Path) -> sqlite3.Connection:
     try:
-        # A change is durable when the call that made it returns (`node.sqlite`).
+        # A change is durable when the call that made it returns (`node.storage.sqlite`).
         connection = connect(path)
         connection.execute("PRAGMA foreign_keys = ON")
         mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]

@@ -87,10 +87,18 @@ from typing import Final
 
 from crypto import merkle
 from crypto.cosignature import CosignatureSigner
-from crypto.errors import CryptoError, InvalidEncoding, InvalidProof
+from crypto.errors import (
+    CryptoError,
+    InputError,
+    InvalidEncoding,
+    InvalidProof,
+    PeerError,
+    StaleEpoch,
+    StorageError,
+    UnknownPeer,
+)
 from crypto.signed_note import Checkpoint, Ed25519Verifier, open_checkpoint
-from node.sqlite import ThreadConnections, connect, transaction
-from protocol.errors import InputError, PeerError, StaleEpoch, StorageError, UnknownPeer
+from node.storage.sqlite import ThreadConnections, connect, transaction
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -281,7 +289,7 @@ class Witness:
     # -----------------------------------------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
-        # Commits are durable when they return (`node.sqlite`), so a cosignature handed out is
+        # Commits are durable when they return (`node.storage.sqlite`), so a cosignature handed out is
         # never lost by a crash.
         try:
             return connect(self.path)

@@ -65,7 +65,7 @@ Decisions:
 - Relative paths are relative to the directory holding `node.toml`, so a node directory can be
   moved or restored from backup as a whole. They are resolved when the file is loaded.
 - A peer's identity on a connection is the `blindhit://node/<id>` URI in its mTLS certificate
-  (`node.pki`); `certificate_fingerprint` additionally pins one certificate. It is optional
+  (`node.keys.tls`); `certificate_fingerprint` additionally pins one certificate. It is optional
   because under the federation CA certificates are renewed, and the CA plus the URI then suffice.
 - A peer's `identity_key` must be named after the peer (`<peer id>+<key ID>+<key>`): a key pasted
   under the wrong peer is caught when the file is loaded rather than when a signature fails.
@@ -80,7 +80,6 @@ gives `c` again.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import os
 import re
@@ -88,17 +87,26 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from crypto.errors import InvalidEncoding
+from crypto.errors import InputError, InvalidEncoding
 from crypto.oprf import Mode, Suite
 from crypto.signed_note import Ed25519Verifier
-from node.importer import RECORD_FIELDS
-from node.keys import read_passphrase
+from node.datasets.sources import RECORD_FIELDS
+from node.keys.identity import read_passphrase
+from protocol.admission import QueryMode
 from protocol.disclosure import Handling, StandingRule, Urgency
-from protocol.errors import InputError
+from protocol.validation import (
+    HostPort,
+    check_country,
+    check_dataset_name,
+    check_env_variable,
+    check_fingerprint,
+    check_node_id,
+    is_valid_node_id,
+    parse_host_port,
+)
 
 __all__ = [
     "ANY_PEER",
@@ -109,10 +117,8 @@ __all__ = [
     "DEFAULT_MAX_BATCH",
     "DEFAULT_MAX_MESSAGE_BYTES",
     "DEFAULT_SYNC_DEADLINE_SECONDS",
-    "FINGERPRINT_PREFIX",
     "Dataset",
     "FederationSettings",
-    "HostPort",
     "KeySettings",
     "Limits",
     "NodeConfig",
@@ -120,15 +126,7 @@ __all__ = [
     "Peer",
     "PolicyRule",
     "QueryMode",
-    "check_country",
-    "check_dataset_name",
-    "check_env_variable",
-    "check_fingerprint",
-    "check_node_id",
-    "is_valid_host",
-    "is_valid_node_id",
     "load_config",
-    "parse_host_port",
     "read_config_document",
     "read_nonempty_passphrase",
     "render_config",
@@ -145,7 +143,6 @@ DEFAULT_MAX_BATCH: Final = 4096
 DEFAULT_MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
 DEFAULT_DEADLINE_SECONDS: Final = 10.0
 DEFAULT_SYNC_DEADLINE_SECONDS: Final = 300.0
-FINGERPRINT_PREFIX: Final = "sha256:"
 
 # A configuration file is a few kilobytes even with 195 peers; refuse to parse anything huge.
 _MAX_CONFIG_SIZE: Final = 4 * 1024 * 1024
@@ -156,39 +153,7 @@ _RULE_NAME: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,47}")
 # gRPC refuses messages above 2 GiB - 1 whatever the setting.
 _MAX_MESSAGE_BYTES_LIMIT: Final = 2**31 - 1
 _MAX_DEADLINE_SECONDS: Final = 86400.0
-# Node ids double as DNS labels and as signed-note key names, so they keep to the letters both
-# accept and are never empty or ambiguous: a letter first, no trailing or doubled dash.
-_NODE_ID: Final = re.compile(r"[a-z](?:[a-z0-9]|-(?!-))*[a-z0-9]")
-_NODE_ID_LENGTH: Final = range(3, 64)
-_COUNTRY: Final = re.compile(r"[A-Z]{3}")
-_DATASET_NAME: Final = re.compile(r"[a-z][a-z0-9_-]{0,62}")
-_FINGERPRINT: Final = re.compile(r"sha256:[0-9a-f]{64}")
-_ENV_VARIABLE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_DNS_LABEL: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+")
-
-
-class QueryMode(StrEnum):
-    """How a peer may query a dataset (DESIGN §5, flows 2 and 3)."""
-
-    INDEX = "index"
-    """The querier syncs the match index and looks its tags up itself; the owner never learns
-    the outcome."""
-    OWNER_MATCH = "owner-match"
-    """The querier sends finalised tags back and the owner answers hit or no hit per tag."""
-
-
-@dataclass(frozen=True, slots=True)
-class HostPort:
-    """A host (DNS name or IP address, IPv6 without brackets) and a TCP port."""
-
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        if ":" in self.host:
-            return f"[{self.host}]:{self.port}"
-        return f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +207,7 @@ class FederationSettings:
     """`[federation]`: the coordinating node this member belongs to.
 
     With it, the member's peers come from the coordinating node's signed directory, which the
-    member fetches every `refresh_seconds` (`node.membership`); a peer missing from the current
+    member fetches every `refresh_seconds` (`node.querier.membership`); a peer missing from the current
     directory, or revoked in it, is refused. The coordinating node may relay peers' signed
     requests (fan-out); its connection is then trusted as a relay, never as a requester.
     """
@@ -309,115 +274,6 @@ class NodeConfig:
         exact = (r for r in self.policy if r.peer == peer_id and dataset in r.datasets)
         anyone = (r for r in self.policy if r.peer == ANY_PEER and dataset in r.datasets)
         return next(exact, None) or next(anyone, None)
-
-
-# Validation of single values, shared by the loader and the command line. `where` names the
-# field or option for the message.
-
-
-def is_valid_node_id(value: str) -> bool:
-    """Whether `value` is a node id: a-z, 0-9 and single dashes, 3..63 characters."""
-    return len(value) in _NODE_ID_LENGTH and _NODE_ID.fullmatch(value) is not None
-
-
-def check_node_id(value: str, where: str) -> str:
-    """Return `value` if it is a valid node id; raise InputError naming `where` otherwise."""
-    if not is_valid_node_id(value):
-        raise InputError(
-            f"{where}: expected a node id of 3 to 63 characters a-z, 0-9 and '-', starting with "
-            f"a letter, e.g. 'fr-ct'; got {_shown(value)}"
-        )
-    return value
-
-
-def check_country(value: str, where: str) -> str:
-    """Return `value` if it has the shape of an ISO 3166-1 alpha-3 code (`FRA`)."""
-    if _COUNTRY.fullmatch(value) is None:
-        raise InputError(
-            f"{where}: expected an ISO 3166-1 alpha-3 country code of three capital letters, "
-            f"e.g. 'FRA'; got {_shown(value)}"
-        )
-    return value
-
-
-def check_dataset_name(value: str, where: str) -> str:
-    """Return `value` if it is a dataset name: a-z first, then a-z, 0-9, '_' or '-', <= 63."""
-    if _DATASET_NAME.fullmatch(value) is None:
-        raise InputError(
-            f"{where}: expected a dataset name of a-z, 0-9, '_' and '-' starting with a letter "
-            f"(at most 63 characters); got {_shown(value)}"
-        )
-    return value
-
-
-def check_fingerprint(value: str, where: str) -> str:
-    """Return `value` if it is a certificate fingerprint `sha256:<64 lowercase hex digits>`."""
-    if _FINGERPRINT.fullmatch(value) is None:
-        raise InputError(
-            f"{where}: expected a certificate fingerprint 'sha256:' followed by 64 lowercase hex "
-            f"digits; got {_shown(value)}"
-        )
-    return value
-
-
-def check_env_variable(value: str, where: str) -> str:
-    """Return `value` if it is an environment variable name (A-Z, a-z, 0-9, '_', no digit first)."""
-    if _ENV_VARIABLE.fullmatch(value) is None:
-        raise InputError(
-            f"{where}: expected an environment variable name (A-Z, a-z, 0-9 and '_', not "
-            f"starting with a digit), got {_shown(value)}"
-        )
-    return value
-
-
-def parse_host_port(text: str, where: str, *, allow_port_zero: bool = False) -> HostPort:
-    """Parse `HOST:PORT` (`[IPv6]:PORT` for IPv6). Port 0 only with `allow_port_zero`.
-
-    Raises:
-        InputError: naming `where`, for anything that is not a host name or IP address and a
-            port number.
-    """
-    expected = f'{where}: expected HOST:PORT such as "127.0.0.1:7443" or "[::1]:7443"'
-    if text.startswith("["):
-        host, bracket, rest = text[1:].partition("]")
-        if not bracket or not rest.startswith(":"):
-            raise InputError(f"{expected}; got {_shown(text)}")
-        port_text = rest[1:]
-        if not isinstance(_ip_address(host), ipaddress.IPv6Address):
-            raise InputError(f"{where}: expected an IPv6 address in brackets, got {host!r}")
-    else:
-        host, colon, port_text = text.rpartition(":")
-        if not colon or not host or ":" in host:
-            raise InputError(f"{expected}; got {_shown(text)}")
-        if not is_valid_host(host):
-            raise InputError(f"{where}: expected a host name or IP address, got {host!r}")
-    if not port_text.isascii() or not port_text.isdigit() or len(port_text) > 5:
-        raise InputError(f"{where}: expected a port number after ':', got {port_text!r}")
-    port = int(port_text)
-    lowest = 0 if allow_port_zero else 1
-    if not lowest <= port <= 65535:
-        raise InputError(f"{where}: expected a port from {lowest} to 65535, got {port}")
-    return HostPort(host, port)
-
-
-def _ip_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        return None
-
-
-def is_valid_host(host: str) -> bool:
-    """Whether `host` is an IP address literal or a DNS name (letters, digits, '-', dots)."""
-    if _ip_address(host) is not None:
-        return True
-    name = host.removesuffix(".")
-    return (
-        0 < len(name) <= 253
-        and all(_DNS_LABEL.fullmatch(label) is not None for label in name.split("."))
-        # A dotted all-digit name would be read as an IPv4 address by some resolvers.
-        and not name.replace(".", "").isdigit()
-    )
 
 
 def read_nonempty_passphrase(*, env: str | None = None, file: Path | None = None) -> bytes:

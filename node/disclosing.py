@@ -1,8 +1,8 @@
 """Disclosure on a node: the owner's desk (receive, decide, deliver), the querier's (file, fetch).
 
-Both desks are used by the gRPC service (`node.disclosure_service`) and by `blindhit requests`,
+Both desks are used by the gRPC service (`node.owner.disclosure_service`) and by `blindhit requests`,
 in whichever process runs them: the decision of an officer at the command line and the fetch a
-serving node answers meet in the node's database (`node.disclosures`).
+serving node answers meet in the node's database (`node.storage.disclosure_requests`).
 
 The owner, receiving a request (`OwnerDesk.receive`), checks in this order, logging a refusal of a
 known peer with its reason code, and stores nothing of a refused request:
@@ -47,15 +47,20 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
-from crypto.errors import CryptoError
+from crypto.errors import CryptoError, InputError, NotPermitted, PeerError
 from node.audit import AuditEntry, AuditLog, Decision, EntryKind
 from node.audit.entries import digest_request
-from node.client import PeerClient
 from node.config import NodeConfig, Peer
-from node.datasets import DatasetStore
-from node.disclosures import Decision as StoredDecision
-from node.disclosures import DisclosureStore, ReceivedRequest, SentRequest, StoredHit
-from node.importer import RECORD_FIELDS
+from node.datasets.sources import RECORD_FIELDS
+from node.datasets.store import DatasetStore
+from node.querier.peer_client import PeerClient
+from node.storage.disclosure_requests import Decision as StoredDecision
+from node.storage.disclosure_requests import (
+    DisclosureStore,
+    ReceivedRequest,
+    SentRequest,
+    StoredHit,
+)
 from proto.blindhit.v1 import common_pb2, disclosure_pb2
 from protocol.check import RequestPurpose
 from protocol.disclosure import (
@@ -77,7 +82,6 @@ from protocol.disclosure import (
     public_key_from_bytes,
     seal_release,
 )
-from protocol.errors import InputError, NotPermitted, PeerError
 
 __all__ = ["FetchOutcome", "OwnerDesk", "QuerierDesk", "Refusal", "load_disclosure_key"]
 

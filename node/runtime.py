@@ -13,19 +13,19 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from crypto.errors import FederationError
 from crypto.signed_note import Ed25519Signer
 from node.audit import AuditLog, CheckpointIssuer
-from node.checking import Querier
 from node.config import NodeConfig
-from node.directory import NodeLayout, load_node_config, load_tls_credentials
 from node.disclosing import OwnerDesk, QuerierDesk, load_disclosure_key
-from node.disclosures import DisclosureStore
-from node.keys import load_private_key
-from node.membership import Membership, effective_config
-from node.peer_cache import PeerIndexCache
-from node.pki import TlsCredentials
-from node.policy import PolicyEngine
-from protocol.errors import FederationError
+from node.home import NodeLayout, load_node_config, load_tls_credentials
+from node.keys.identity import load_private_key
+from node.keys.tls import TlsCredentials
+from node.owner.policy import PolicyEngine
+from node.querier.checker import Querier
+from node.querier.index_cache import PeerIndexCache
+from node.querier.membership import Membership, effective_config
+from node.storage.disclosure_requests import DisclosureStore
 
 __all__ = ["NodeRuntime"]
 

@@ -1,27 +1,7 @@
-"""Match keys and the querier/owner/disclosure state machines: pure functions, no I/O."""
+"""Pure rules of blindhit: match keys, the match index, the check, disclosure and directory formats.
 
-from protocol.errors import (
-    BlindhitError,
-    FederationError,
-    InputError,
-    NotPermitted,
-    PeerError,
-    PolicyError,
-    QuotaExceeded,
-    StaleEpoch,
-    StorageError,
-    UnknownPeer,
-)
+No I/O, no gRPC, no SQL: functions and state machines over bytes and values, shared by the member
+node (`node/`) and the coordinating node (`federation/`).
+"""
 
-__all__ = [
-    "BlindhitError",
-    "FederationError",
-    "InputError",
-    "NotPermitted",
-    "PeerError",
-    "PolicyError",
-    "QuotaExceeded",
-    "StaleEpoch",
-    "StorageError",
-    "UnknownPeer",
-]
+__all__: list[str] = []

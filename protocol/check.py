@@ -25,9 +25,8 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from crypto.errors import CryptoError
+from crypto.errors import CryptoError, InputError, PeerError
 from crypto.oprf import BlindEvaluation, ClientBatch, EvaluatedElement, Mode, OprfClient, Suite
-from protocol.errors import InputError, PeerError
 from protocol.match_index import DecodedIndex, MatchTag
 from protocol.match_keys import MatchKey, Strength, derive_keys, oprf_input
 

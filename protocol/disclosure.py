@@ -41,8 +41,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from crypto.errors import InvalidEncoding, InvalidInput
-from protocol.errors import InputError, PeerError
+from crypto.errors import InputError, InvalidEncoding, InvalidInput, PeerError
 
 __all__ = [
     "HPKE_SUITE_NAME",

@@ -109,7 +109,7 @@ from typing import Final, NewType
 
 import blake3
 
-from protocol.errors import InputError, PeerError
+from crypto.errors import InputError, PeerError
 
 __all__ = [
     "FALSE_HIT_BITS",

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from crypto.cosignature import CosignatureVerifier
-from crypto.errors import CryptoError
+from crypto.errors import CryptoError, InputError, StorageError
 from crypto.signed_note import (
     Checkpoint,
     Ed25519Signer,
@@ -36,7 +36,6 @@ from crypto.signed_note import (
     sign_checkpoint,
 )
 from node.audit.store import AuditLog
-from protocol.errors import InputError, StorageError
 
 __all__ = ["CheckpointIssuer", "CheckpointTimer", "SignedCheckpoint"]
 

@@ -41,7 +41,7 @@ from typing import Any, Final, NewType
 
 import blake3
 
-from protocol.errors import InputError
+from crypto.errors import InputError
 
 __all__ = [
     "DIGEST_SIZE",

@@ -52,12 +52,11 @@ from itertools import islice
 from pathlib import Path
 from typing import Final
 
-from crypto.errors import CryptoError
+from crypto.errors import CryptoError, InputError, StorageError
 from crypto.signed_note import Checkpoint, Note, parse_note
 from node.audit.entries import ENTRY_FORMAT_VERSION, MAX_ENTRY_SIZE
 from node.audit.receipts import ConsistencyProof
 from node.audit.store import AuditLog
-from protocol.errors import InputError, StorageError
 
 __all__ = [
     "EXPORT_FORMAT",

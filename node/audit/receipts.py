@@ -47,13 +47,12 @@ from dataclasses import dataclass
 from typing import Final
 
 from crypto import merkle
-from crypto.errors import InvalidEncoding, InvalidProof
+from crypto.errors import InputError, InvalidEncoding, InvalidProof
 from crypto.merkle import LeafHash
 from crypto.signed_note import Checkpoint, Ed25519Verifier, open_checkpoint
 from node.audit.checkpoints import CheckpointIssuer
 from node.audit.entries import AuditEntry, decode_entry
 from node.audit.store import AuditLog
-from protocol.errors import InputError
 
 __all__ = [
     "CONSISTENCY_PROOF_HEADER",

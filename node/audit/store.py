@@ -58,12 +58,11 @@ from types import TracebackType
 from typing import Final
 
 from crypto import merkle
-from crypto.errors import CryptoError
+from crypto.errors import CryptoError, InputError, StorageError
 from crypto.merkle import LeafHash, NodeId, RootHash
 from crypto.signed_note import parse_note
 from node.audit.entries import AuditEntry, decode_entry, encode_entry
-from node.sqlite import ThreadConnections, connect
-from protocol.errors import InputError, StorageError
+from node.storage.sqlite import ThreadConnections, connect
 
 __all__ = ["DEFAULT_MAX_BATCH", "SCHEMA_VERSION", "AuditLog"]
 
@@ -148,7 +147,7 @@ def _node_query(count: int) -> str:
 def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     """Open a connection in autocommit mode (transactions are explicit) with durable commits.
 
-    Durable commits (`node.sqlite`) are what make an index returned by `append` durable.
+    Durable commits (`node.storage.sqlite`) are what make an index returned by `append` durable.
     """
     try:
         return connect(path, read_only=read_only)

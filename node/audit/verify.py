@@ -53,13 +53,12 @@ from typing import Any, Final
 
 from crypto import merkle
 from crypto.cosignature import CosignatureVerifier, verify_cosignatures
-from crypto.errors import BlindhitError, CryptoError
+from crypto.errors import BlindhitError, CryptoError, InputError
 from crypto.merkle import NodeId
 from crypto.signed_note import Checkpoint, Ed25519Verifier, open_checkpoint
 from node.audit.entries import LEGAL_BASIS_KINDS, check_entry
 from node.audit.export import TILE_HEIGHT, TILE_WIDTH, entry_bundle_path, tile_counts, tile_path
 from node.audit.receipts import ConsistencyProof, Receipt, verify_receipt
-from protocol.errors import InputError
 
 __all__ = ["Failure", "VerificationReport", "verify_export"]
 

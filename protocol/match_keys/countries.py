@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from protocol.errors import InputError
+from crypto.errors import InputError
 
 __all__ = ["calling_code", "normalise_country", "trunk_prefix"]
 

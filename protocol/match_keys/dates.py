@@ -28,7 +28,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-from protocol.errors import InputError
+from crypto.errors import InputError
 
 __all__ = [
     "DateAssessment",

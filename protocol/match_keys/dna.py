@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from protocol.errors import InputError
+from crypto.errors import InputError
 from protocol.match_keys.keys import WarningCode
 
 __all__ = [

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 
-from protocol.errors import InputError
+from crypto.errors import InputError
 from protocol.match_keys.keys import KeyKind, MatchKey
 
 __all__ = ["MATCH_KEY_LABEL", "oprf_input"]

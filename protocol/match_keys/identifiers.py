@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from protocol.errors import InputError
+from crypto.errors import InputError
 from protocol.match_keys.countries import calling_code, trunk_prefix
 from protocol.match_keys.keys import WarningCode
 

@@ -85,7 +85,7 @@ from dataclasses import dataclass, field
 
 from anyascii import anyascii
 
-from protocol.errors import InputError
+from crypto.errors import InputError
 from protocol.match_keys.keys import WarningCode
 from protocol.match_keys.phonetic import (
     ALLAH_READINGS,

@@ -74,7 +74,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from protocol.errors import InputError
+from crypto.errors import InputError
 from protocol.match_keys import dna as dna_module
 from protocol.match_keys.dates import (
     DatePrecision,

@@ -37,7 +37,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from protocol.errors import InputError
+from crypto.errors import InputError
 from protocol.match_keys.countries import normalise_country
 from protocol.match_keys.dates import PartialDate, parse_date
 from protocol.match_keys.dna import DnaProfile, parse_dna_profile

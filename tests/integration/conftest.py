@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from node.synthetic import synthetic_people
+from dev.synthetic import synthetic_people
 from protocol.match_keys import derive_keys
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -65,7 +65,7 @@ def blindhit(
 ) -> subprocess.CompletedProcess[str]:
     """Run the command line in its own process, as an operator would."""
     result = subprocess.run(
-        [sys.executable, "-m", "node.cli", *map(str, argv)],
+        [sys.executable, "-m", "cli.main", *map(str, argv)],
         cwd=REPOSITORY,
         capture_output=True,
         text=True,
@@ -98,7 +98,7 @@ class Server:
 
 def start_server(node: Path, log: Path, port: int = 0) -> Server:
     process = subprocess.Popen(
-        [sys.executable, "-m", "node.cli", "serve", "--node", str(node), "--port", str(port)],
+        [sys.executable, "-m", "cli.main", "serve", "--node", str(node), "--port", str(port)],
         cwd=REPOSITORY,
         stdout=subprocess.PIPE,
         stderr=log.open("a", encoding="utf-8"),
@@ -185,7 +185,7 @@ class Federation:
     def popen(*argv: object) -> subprocess.Popen[str]:
         """`blindhit ARGV...` started in its own process, output piped."""
         return subprocess.Popen(
-            [sys.executable, "-m", "node.cli", *map(str, argv)],
+            [sys.executable, "-m", "cli.main", *map(str, argv)],
             cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, VARIABLE: PASSPHRASE},
         )  # fmt: skip

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from cli.main import main
 from crypto.cosignature import CosignatureSigner
 from crypto.signed_note import Ed25519Signer
 from federation.witness import Witness
 from node.audit.entries import AuditEntry, Decision, EntryKind, digest_request
 from node.audit.export import entry_bundle_path
 from node.audit.store import AuditLog
-from node.cli import main
-from node.keys import write_private_key, write_public_key
+from node.keys.identity import write_private_key, write_public_key
 
 ORIGIN = "fr-dcpj"
 PASSPHRASE_VARIABLE = "BLINDHIT_TEST_AUDIT_PASSPHRASE"

@@ -19,11 +19,11 @@ import blake3
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from cli.main import main
 from crypto.oprf import Mode, OprfClient, OprfServer, Suite, generate_key_pair
 from node.audit.entries import AuditEntry, Decision, EntryKind, digest_request
 from node.audit.store import AuditLog
-from node.cli import main
-from node.keys import write_private_key, write_public_key
+from node.keys.identity import write_private_key, write_public_key
 
 T0 = datetime(2025, 3, 1, 9, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from node.cli import main
+from cli.main import main
 
 
 def test_demo_reports_hits_and_misses(capsys: pytest.CaptureFixture[str]) -> None:

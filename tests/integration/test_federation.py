@@ -1,6 +1,6 @@
 """The federation end to end: a coordinating node and four members, each its own process.
 
-Built by `federation.demo.running_federation` (the same code `make demo` runs), with small
+Built by `dev.demo.running_federation` (the same code `make demo` runs), with small
 datasets. Then: a fan-out check finds each owner's planted persons while the coordinating node
 keeps nothing of a probe or an outcome; a relayed answer the coordinating node altered is
 refused; a member that is down does not hold up the others; a revoked member is refused within
@@ -24,8 +24,7 @@ from typing import Any
 
 import pytest
 
-from federation.coordinator import Coordinator
-from federation.demo import (
+from dev.demo import (
     COORDINATOR,
     MEMBERS,
     PASSPHRASE_ENV,
@@ -34,6 +33,7 @@ from federation.demo import (
     DemoFederation,
     running_federation,
 )
+from federation.coordinator import Coordinator
 from federation.fanout import FanOutRelay
 from federation.server import CoordinatorServer, create_server
 from node.audit import AuditLog, EntryKind
@@ -53,7 +53,7 @@ def federation(tmp_path: Path) -> Iterator[DemoFederation]:
 
 def blindhit(*argv: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "node.cli", *map(str, argv)],
+        [sys.executable, "-m", "cli.main", *map(str, argv)],
         cwd=REPOSITORY, capture_output=True, text=True, timeout=120, check=False,
         env={**os.environ},
     )  # fmt: skip

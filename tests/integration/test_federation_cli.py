@@ -18,24 +18,24 @@ import pytest
 from cryptography import x509
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from cli.main import main
 from crypto.cosignature import CosignatureSigner
+from crypto.errors import FederationError, InputError
 from crypto.oprf import Suite
 from crypto.signed_note import Ed25519Signer, Ed25519Verifier
 from federation.coordinator import Coordinator, FederationLayout
-from federation.directory import DirectoryRollback, open_directory, peers_from_directory
 from federation.store import FederationStore
 from federation.witness import InconsistentLog, Witness
 from node.audit import AuditEntry, AuditLog, CheckpointIssuer, EntryKind
-from node.cli import main
-from node.directory import NodeLayout, install_certificate, load_tls_credentials
-from node.keys import load_private_key
-from node.pki import (
+from node.home import NodeLayout, install_certificate, load_tls_credentials
+from node.keys.identity import load_private_key
+from node.keys.tls import (
     load_certificates,
     node_id_from_auth_context,
     node_id_from_certificate,
     verify_certificate_chain,
 )
-from protocol.errors import FederationError, InputError
+from protocol.directory import DirectoryRollback, open_directory, peers_from_directory
 
 VARIABLE = "BLINDHIT_TEST_FEDERATION_PASSPHRASE"
 PASSPHRASE = "a federation passphrase"

@@ -20,17 +20,18 @@ from typing import Any
 
 import pytest
 
+from cli.import_records import Progress
+from cli.main import main
+from crypto.errors import StorageError
 from node.audit.entries import EntryKind
 from node.audit.store import AuditLog
-from node.cli import main
-from node.commands.import_records import Progress
-from node.config import Dataset, HostPort, KeySettings
-from node.datasets import DatasetStore, EpochWriter
-from node.directory import init_node_directory
-from node.importer import load_mapping, open_source, parse_mapping
-from node.index_build import ImportOptions, import_records
-from protocol.errors import StorageError
+from node.config import Dataset, KeySettings
+from node.datasets.build import ImportOptions, import_records
+from node.datasets.sources import load_mapping, open_source, parse_mapping
+from node.datasets.store import DatasetStore, EpochWriter
+from node.home import init_node_directory
 from protocol.match_index import size_bucket
+from protocol.validation import HostPort
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 VARIABLE = "BLINDHIT_TEST_IMPORT_PASSPHRASE"
@@ -343,9 +344,9 @@ def test_an_exception_before_commit_changes_nothing(
 
 CHILD = """
 import sys, time
-from node.cli import main
-from node.commands.import_records import Progress
-from node.datasets import EpochWriter
+from cli.main import main
+from cli.import_records import Progress
+from node.datasets.store import EpochWriter
 
 original = EpochWriter.insert_epoch
 

@@ -18,25 +18,25 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from cli.main import main
+from crypto.errors import InputError, StorageError
 from crypto.signed_note import Ed25519Verifier
-from node import directory as node_directory
-from node.cli import main
+from node import home as node_directory
 from node.config import load_config
-from node.directory import (
+from node.home import (
     NodeLayout,
     install_certificate,
     load_identity_signer,
     load_tls_credentials,
 )
-from node.keys import load_private_key
-from node.pki import (
+from node.keys.identity import load_private_key
+from node.keys.tls import (
     TlsCredentials,
     certificate_fingerprint,
     load_certificates,
     node_id_from_auth_context,
     node_id_from_certificate,
 )
-from protocol.errors import InputError, StorageError
 
 VARIABLE = "BLINDHIT_TEST_INIT_PASSPHRASE"
 PASSPHRASE = "an init passphrase"

@@ -18,21 +18,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cli.check import EXIT_HIT, EXIT_NO_HIT
+from cli.main import main
+from dev.localnet import allow, create_local_nodes, introduce
+from dev.memory_dataset import MemoryDataset
 from node.audit import EntryKind
-from node.checking import PeerResult, Target
-from node.cli import main
-from node.commands.check import EXIT_HIT, EXIT_NO_HIT
-from node.config import (
-    Dataset,
-    QueryMode,
-)
-from node.envelope import Label, seal_envelope
-from node.localnet import allow, create_local_nodes, introduce
-from node.memory_dataset import MemoryDataset
+from node.config import Dataset
+from node.owner.match_service import MatchService
+from node.owner.server import create_server
+from node.querier.checker import PeerResult, Target
 from node.runtime import NodeRuntime
-from node.server import create_server
-from node.service import MatchService
+from node.transport.envelope import Label, seal_envelope
 from proto.blindhit.v1 import common_pb2, match_pb2
+from protocol.admission import QueryMode
 from protocol.check import RequestPurpose
 from protocol.match_keys import derive_keys
 

@@ -19,7 +19,7 @@ import signal
 import time
 from typing import TYPE_CHECKING
 
-from node.synthetic import synthetic_people
+from dev.synthetic import synthetic_people
 
 if TYPE_CHECKING:
     from conftest import Federation  # the fixture's type, from this folder's conftest.py

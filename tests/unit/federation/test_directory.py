@@ -1,4 +1,4 @@
-"""`federation.directory`: the signed directory's model, canonical text, signature and rollback."""
+"""`protocol.directory`: the signed directory's model, canonical text, signature and rollback."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crypto.errors import InvalidSignature
+from crypto.errors import FederationError, InputError, InvalidSignature, PeerError
 from crypto.oprf import Mode, Suite
 from crypto.signed_note import Ed25519Signer, sign_note
-from federation.directory import (
+from protocol.directory import (
     Directory,
     DirectoryDataset,
     DirectoryLimits,
@@ -27,8 +27,7 @@ from federation.directory import (
     peers_from_directory,
     sign_directory,
 )
-from node.config import HostPort
-from protocol.errors import FederationError, InputError, PeerError
+from protocol.validation import HostPort
 
 ISSUED = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 REVOKED_AT = datetime(2026, 1, 4, 17, 0, tzinfo=UTC)

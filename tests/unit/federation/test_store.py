@@ -13,9 +13,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from crypto.errors import FederationError, InputError, StorageError
 from crypto.oprf import Mode, Suite
 from crypto.signed_note import Ed25519Signer
-from federation.directory import (
+from federation.ca import CertificateAuthority, create_ca, sign_csr
+from federation.store import FederationStore, IssuedCertificate
+from node.keys.tls import make_tls_key_and_csr
+from protocol.directory import (
     Directory,
     DirectoryDataset,
     Member,
@@ -24,18 +28,15 @@ from federation.directory import (
     open_directory,
     sign_directory,
 )
-from federation.store import FederationStore, IssuedCertificate
-from node.config import HostPort
-from node.pki import DevelopmentCa, create_dev_ca, make_tls_key_and_csr, sign_csr
-from protocol.errors import FederationError, InputError, StorageError
+from protocol.validation import HostPort
 
 COORDINATOR_ID = "gs-lyon"
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def ca(tmp_path_factory: pytest.TempPathFactory) -> DevelopmentCa:
-    return create_dev_ca(tmp_path_factory.mktemp("ca") / "ca", "Store test CA", b"secret")
+def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
+    return create_ca(tmp_path_factory.mktemp("ca") / "ca", "Store test CA", b"secret")
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ class Node:
         self.identity = Ed25519Signer.generate(node_id)
 
     def certificate(
-        self, ca: DevelopmentCa, at: datetime = T0
+        self, ca: CertificateAuthority, at: datetime = T0
     ) -> tuple[x509.Certificate, IssuedCertificate]:
         certificate = sign_csr(ca, self.request, now=at)
         return certificate, IssuedCertificate.of(certificate, self.id, at)
@@ -69,7 +70,7 @@ class Node:
         )
 
     def admit(
-        self, store: FederationStore, ca: DevelopmentCa, *datasets: DirectoryDataset
+        self, store: FederationStore, ca: CertificateAuthority, *datasets: DirectoryDataset
     ) -> Member:
         _, issued = self.certificate(ca)
         member = self.member(issued, *datasets)
@@ -125,7 +126,7 @@ def test_open_refuses_a_database_that_is_not_the_federation_s(tmp_path: Path) ->
 
 
 def test_admitted_members_survive_a_restart(
-    tmp_path: Path, store: FederationStore, ca: DevelopmentCa
+    tmp_path: Path, store: FederationStore, ca: CertificateAuthority
 ) -> None:
     fr = Node("fr-ct").admit(store, ca, vehicles(), persons())
     de = Node("de-bka").admit(store, ca)
@@ -148,7 +149,7 @@ def test_admitted_members_survive_a_restart(
         assert admitted.certificate.subject_id == "de-bka"
 
 
-def test_a_member_is_admitted_once(store: FederationStore, ca: DevelopmentCa) -> None:
+def test_a_member_is_admitted_once(store: FederationStore, ca: CertificateAuthority) -> None:
     node = Node("fr-ct")
     node.admit(store, ca)
     again = Node("fr-ct")
@@ -158,12 +159,12 @@ def test_a_member_is_admitted_once(store: FederationStore, ca: DevelopmentCa) ->
         store.check_admissible(again.member(again.certificate(ca)[1]))
 
 
-def test_the_coordinator_is_not_a_member(store: FederationStore, ca: DevelopmentCa) -> None:
+def test_the_coordinator_is_not_a_member(store: FederationStore, ca: CertificateAuthority) -> None:
     with pytest.raises(FederationError, match="the coordinating node's own id"):
         Node(COORDINATOR_ID).admit(store, ca)
 
 
-def test_keys_are_never_shared_between_nodes(store: FederationStore, ca: DevelopmentCa) -> None:
+def test_keys_are_never_shared_between_nodes(store: FederationStore, ca: CertificateAuthority) -> None:
     fr = Node("fr-ct")
     fr.admit(store, ca)
 
@@ -205,7 +206,7 @@ def make_tls_key_and_csr_with(
 
 
 def test_admit_refuses_a_certificate_that_is_not_the_member_s(
-    store: FederationStore, ca: DevelopmentCa
+    store: FederationStore, ca: CertificateAuthority
 ) -> None:
     fr, de = Node("fr-ct"), Node("de-bka")
     _, fr_certificate = fr.certificate(ca)
@@ -221,7 +222,7 @@ def test_admit_refuses_a_certificate_that_is_not_the_member_s(
 
 
 def test_revoke_removes_the_member_and_keeps_the_history(
-    store: FederationStore, ca: DevelopmentCa
+    store: FederationStore, ca: CertificateAuthority
 ) -> None:
     Node("fr-ct").admit(store, ca, persons())
     de = Node("de-bka").admit(store, ca)
@@ -242,7 +243,7 @@ def test_revoke_removes_the_member_and_keeps_the_history(
 
 
 def test_a_suspended_member_can_be_admitted_again(
-    store: FederationStore, ca: DevelopmentCa
+    store: FederationStore, ca: CertificateAuthority
 ) -> None:
     node = Node("fr-ct")
     node.admit(store, ca)
@@ -255,7 +256,7 @@ def test_a_suspended_member_can_be_admitted_again(
 
 
 def test_keys_revoked_for_compromise_are_never_accepted_again(
-    store: FederationStore, ca: DevelopmentCa
+    store: FederationStore, ca: CertificateAuthority
 ) -> None:
     node = Node("fr-ct")
     node.admit(store, ca)
@@ -301,7 +302,7 @@ def directory_composer(signer: Ed25519Signer, at: datetime) -> tuple[list[Call],
 
 
 def test_publish_numbers_versions_without_gaps_and_keeps_every_note(
-    tmp_path: Path, store: FederationStore, ca: DevelopmentCa
+    tmp_path: Path, store: FederationStore, ca: CertificateAuthority
 ) -> None:
     signer = Ed25519Signer.generate(COORDINATOR_ID)
     calls, compose = directory_composer(signer, T0)
@@ -354,7 +355,7 @@ def test_a_failed_publication_stores_nothing(store: FederationStore) -> None:
 
 
 def test_record_certificate_is_for_the_coordinator_only(
-    store: FederationStore, ca: DevelopmentCa
+    store: FederationStore, ca: CertificateAuthority
 ) -> None:
     own = Node(COORDINATOR_ID)
     _, issued = own.certificate(ca)
@@ -371,7 +372,7 @@ def test_record_certificate_is_for_the_coordinator_only(
 
 
 def test_a_corrupted_row_is_a_storage_error(
-    tmp_path: Path, store: FederationStore, ca: DevelopmentCa
+    tmp_path: Path, store: FederationStore, ca: CertificateAuthority
 ) -> None:
     Node("fr-ct").admit(store, ca)
     store.close()

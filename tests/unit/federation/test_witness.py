@@ -19,7 +19,14 @@ from pathlib import Path
 import pytest
 
 from crypto.cosignature import CosignatureSigner, CosignatureVerifier
-from crypto.errors import InvalidEncoding, InvalidSignature
+from crypto.errors import (
+    InputError,
+    InvalidEncoding,
+    InvalidSignature,
+    PeerError,
+    StaleEpoch,
+    UnknownPeer,
+)
 from crypto.signed_note import Checkpoint, Ed25519Signer, open_checkpoint, parse_note
 from federation.witness import (
     EvidenceKind,
@@ -30,7 +37,6 @@ from federation.witness import (
 from node.audit.checkpoints import CheckpointIssuer
 from node.audit.entries import AuditEntry, EntryKind
 from node.audit.store import AuditLog
-from protocol.errors import InputError, PeerError, StaleEpoch, UnknownPeer
 
 ORIGIN = "fr-dcpj"
 MEMBER_SEED = b"\x11" * 32

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from crypto.errors import InvalidSignature
+from crypto.errors import InputError, InvalidSignature, StorageError
 from crypto.signed_note import Ed25519Signer, open_checkpoint
 from node.audit.checkpoints import CheckpointIssuer, CheckpointTimer
 from node.audit.entries import AuditEntry, EntryKind
 from node.audit.store import AuditLog
-from protocol.errors import InputError, StorageError
 
 ORIGIN = "fr-dcpj"
 T0 = datetime(2025, 3, 1, tzinfo=UTC)

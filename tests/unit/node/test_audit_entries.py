@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crypto.errors import InputError
 from node.audit.entries import (
     ENTRY_FORMAT_VERSION,
     MAX_ENTRY_SIZE,
@@ -22,7 +23,6 @@ from node.audit.entries import (
     digest_request,
     encode_entry,
 )
-from protocol.errors import InputError
 
 T0 = datetime(2025, 3, 1, 12, 30, 45, 123456, tzinfo=UTC)
 DIGEST = bytes(range(32))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from crypto.cosignature import CosignatureSigner
+from crypto.errors import InputError, StorageError
 from crypto.signed_note import Checkpoint, Ed25519Signer, open_checkpoint, parse_note
 from node.audit.checkpoints import CheckpointIssuer
 from node.audit.entries import AuditEntry, EntryKind, encode_entry
@@ -23,7 +24,6 @@ from node.audit.export import (
 )
 from node.audit.receipts import ConsistencyProof
 from node.audit.store import AuditLog
-from protocol.errors import InputError, StorageError
 
 ORIGIN = "fr-dcpj"
 T0 = datetime(2025, 3, 1, tzinfo=UTC)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from crypto import merkle
-from crypto.errors import CryptoError, InvalidEncoding, InvalidProof, InvalidSignature
+from crypto.errors import CryptoError, InputError, InvalidEncoding, InvalidProof, InvalidSignature
 from crypto.signed_note import Ed25519Signer
 from node.audit.checkpoints import CheckpointIssuer
 from node.audit.entries import AuditEntry, Decision, EntryKind, digest_request, encode_entry
@@ -23,7 +23,6 @@ from node.audit.receipts import (
     verify_receipt,
 )
 from node.audit.store import AuditLog
-from protocol.errors import InputError
 
 ORIGIN = "fr-dcpj"
 T0 = datetime(2025, 3, 1, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""The node's Ed25519 signing key on disk (`node.keys`), as the audit log uses it."""
+"""The node's Ed25519 signing key on disk (`node.keys.identity`), as the audit log uses it."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_pri
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from crypto.errors import InputError
 from crypto.signed_note import Ed25519Signer
-from node.keys import (
+from node.keys.identity import (
     load_private_key,
     load_verifier,
     read_passphrase,
     write_private_key,
     write_public_key,
 )
-from protocol.errors import InputError
 
 
 def _raw(key: Ed25519PrivateKey) -> bytes:

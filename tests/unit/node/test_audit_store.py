@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from crypto import merkle
+from crypto.errors import InputError, StorageError
 from crypto.merkle import NodeId
 from node.audit import store
 from node.audit.entries import AuditEntry, Decision, EntryKind, digest_request, encode_entry
 from node.audit.store import AuditLog, _node_query
-from protocol.errors import InputError, StorageError
 
 REPOSITORY = Path(__file__).resolve().parents[3]
 T0 = datetime(2025, 3, 1, tzinfo=UTC)

@@ -19,6 +19,7 @@ import pytest
 
 from crypto import merkle
 from crypto.cosignature import CosignatureSigner, CosignatureVerifier
+from crypto.errors import InputError
 from crypto.signed_note import Checkpoint, Ed25519Signer, Note, NoteSignature, parse_note
 from node.audit.checkpoints import CheckpointIssuer
 from node.audit.entries import AuditEntry, Decision, EntryKind, digest_request, encode_entry
@@ -26,7 +27,6 @@ from node.audit.export import entry_bundle_path, export_log, tile_path
 from node.audit.receipts import Receipt, issue_receipt
 from node.audit.store import AuditLog
 from node.audit.verify import VerificationReport, verify_export
-from protocol.errors import InputError
 
 ORIGIN = "fr-dcpj"
 SIZE = 600

@@ -8,27 +8,24 @@ from pathlib import Path
 
 import pytest
 
+from crypto.errors import InputError
 from crypto.oprf import Mode, Suite
 from crypto.signed_note import Ed25519Signer
 from node.config import (
     DEFAULT_MAX_BATCH,
     Dataset,
-    HostPort,
     KeySettings,
     Limits,
     NodeConfig,
     NodeSettings,
     Peer,
     PolicyRule,
-    QueryMode,
-    check_country,
-    check_node_id,
     load_config,
-    parse_host_port,
     render_config,
     write_config,
 )
-from protocol.errors import InputError
+from protocol.admission import QueryMode
+from protocol.validation import HostPort, check_country, check_node_id, parse_host_port
 
 
 def verifier_key(name: str, seed: int) -> str:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from crypto.errors import InputError, StorageError
 from crypto.oprf import Mode, Suite
-from node.datasets import (
+from node.datasets.store import (
     SCHEMA_VERSION,
     Change,
     DatasetStore,
@@ -18,7 +19,6 @@ from node.datasets import (
     NewEpoch,
     TagOwner,
 )
-from protocol.errors import InputError, StorageError
 from protocol.match_index import DecodedIndex, IndexParameters
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -268,7 +268,7 @@ def test_deleted_records_are_overwritten_in_the_file(tmp_path: Path) -> None:
 def test_a_bulk_load_rebuilds_the_index_of_tags_by_record(
     store: DatasetStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("node.datasets._BULK_TAGS", 2)
+    monkeypatch.setattr("node.datasets.store._BULK_TAGS", 2)
     records = {f"R{i}": [(tag(i + 1), "name"), (tag(i + 100), "doc")] for i in range(4)}
     stage_and_write(store, records, expected=None, create=True)
     stage_and_write(store, {"R0": [(tag(500), "name")]}, expected=1, deletions=("R1",))

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from crypto.errors import InputError
 from crypto.signed_note import Ed25519Signer
 from node.config import load_config, render_config
-from node.importer import RECORD_FIELDS
+from node.datasets.sources import RECORD_FIELDS
 from protocol.disclosure import Handling, HandlingCode, StandingRule, Urgency
-from protocol.errors import InputError
 
 
 def verifier_key(name: str, seed: int) -> str:

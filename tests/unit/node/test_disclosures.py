@@ -1,4 +1,4 @@
-"""`node.disclosures`: the disclosure tables of a node database, on a real SQLite file."""
+"""`node.storage.disclosure_requests`: the disclosure tables of a node database, on a real SQLite file."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from node.disclosures import Decision, DisclosureStore, ReceivedRequest, SentRequest, StoredHit
+from crypto.errors import InputError
+from node.storage.disclosure_requests import (
+    Decision,
+    DisclosureStore,
+    ReceivedRequest,
+    SentRequest,
+    StoredHit,
+)
 from protocol.disclosure import (
     DenyReason,
     Handling,
@@ -20,7 +27,6 @@ from protocol.disclosure import (
     Urgency,
     due_at,
 )
-from protocol.errors import InputError
 
 T0 = datetime(2026, 3, 1, 12, 30, 45, 123456, tzinfo=UTC)
 PEER = "de-bka"

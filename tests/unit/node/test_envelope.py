@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.envelope import Label, open_envelope, seal_envelope
+from crypto.errors import PeerError, UnknownPeer
+from node.transport.envelope import Label, open_envelope, seal_envelope
 from proto.blindhit.v1 import common_pb2
-from protocol.errors import PeerError, UnknownPeer
 
 ES_KEY = Ed25519PrivateKey.generate()
 FR_KEY = Ed25519PrivateKey.generate()

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from node.importer import (
+from crypto.errors import InputError
+from node.datasets.sources import (
     METADATA_FIELDS,
     RECORD_FIELDS,
     ImportMapping,
@@ -20,7 +21,6 @@ from node.importer import (
     open_source,
     parse_mapping,
 )
-from protocol.errors import InputError
 from protocol.match_keys import parse_record
 
 MAPPING = """

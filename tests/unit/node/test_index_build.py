@@ -18,13 +18,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crypto.errors import InputError
 from crypto.oprf import Mode, OprfServer, Suite
+from dev.synthetic import synthetic_people
 from node.audit.entries import EntryKind
 from node.audit.store import AuditLog
 from node.config import Dataset
-from node.datasets import Change, DatasetStore
-from node.importer import SourceError, SourceRecord
-from node.index_build import (
+from node.datasets.build import (
     EpochResult,
     Evaluator,
     ImportOptions,
@@ -39,9 +39,9 @@ from node.index_build import (
     log_epochs,
     rotate_key,
 )
-from node.sealing import ScryptCost, unseal_private_key
-from node.synthetic import synthetic_people
-from protocol.errors import InputError
+from node.datasets.sources import SourceError, SourceRecord
+from node.datasets.store import Change, DatasetStore
+from node.keys.sealed import ScryptCost, unseal_private_key
 from protocol.match_index import (
     IndexParameters,
     apply_delta,

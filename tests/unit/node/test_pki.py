@@ -1,4 +1,4 @@
-"""`node.pki`: node keys and requests, the development CA, issued certificates, key files."""
+"""`node.keys.tls`: node keys and requests, the development CA, issued certificates, key files."""
 
 from __future__ import annotations
 
@@ -16,33 +16,35 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from node.pki import (
+from crypto.errors import InputError, PeerError
+from federation.ca import (
     CA_CERTIFICATE_FILE,
     CA_KEY_FILE,
-    DevelopmentCa,
+    CertificateAuthority,
+    create_ca,
+    load_ca,
+    sign_csr,
+)
+from node.keys.tls import (
     certificate_fingerprint,
     certificates_pem,
-    create_dev_ca,
-    load_dev_ca,
     load_tls_private_key,
     make_tls_key_and_csr,
     new_private_directory,
     node_id_from_auth_context,
     node_id_from_certificate,
-    sign_csr,
     tls_credentials_from_files,
     verify_certificate_chain,
     write_encrypted_private_key,
     write_public_file,
 )
-from protocol.errors import InputError, PeerError
 
 PASSPHRASE = b"correct horse battery staple"
 
 
 @pytest.fixture
-def ca(tmp_path: Path) -> DevelopmentCa:
-    return create_dev_ca(tmp_path / "ca", "Test CA", PASSPHRASE)
+def ca(tmp_path: Path) -> CertificateAuthority:
+    return create_ca(tmp_path / "ca", "Test CA", PASSPHRASE)
 
 
 def request_with(
@@ -59,7 +61,7 @@ def request_with(
     return builder.sign(signing_key, algorithm)
 
 
-def certificate_with(ca: DevelopmentCa, names: list[x509.GeneralName] | None) -> x509.Certificate:
+def certificate_with(ca: CertificateAuthority, names: list[x509.GeneralName] | None) -> x509.Certificate:
     """A certificate made directly by the CA key, bypassing `sign_csr`'s checks."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
@@ -97,7 +99,7 @@ def test_request_refuses_bad_names(node_id: str, hosts: list[str]) -> None:
         make_tls_key_and_csr(node_id, hosts)
 
 
-def test_dev_ca_files_and_certificate(tmp_path: Path, ca: DevelopmentCa) -> None:
+def test_dev_ca_files_and_certificate(tmp_path: Path, ca: CertificateAuthority) -> None:
     assert ca.directory == tmp_path / "ca"
     assert (tmp_path / "ca").stat().st_mode & 0o777 == 0o700
     assert (tmp_path / "ca" / CA_KEY_FILE).stat().st_mode & 0o777 == 0o600
@@ -124,25 +126,25 @@ def test_dev_ca_files_and_certificate(tmp_path: Path, ca: DevelopmentCa) -> None
     assert sorted(path.name for path in tmp_path.iterdir()) == ["ca"]
 
 
-def test_dev_ca_loads_with_its_passphrase_only(tmp_path: Path, ca: DevelopmentCa) -> None:
-    loaded = load_dev_ca(tmp_path / "ca", PASSPHRASE)
+def test_dev_ca_loads_with_its_passphrase_only(tmp_path: Path, ca: CertificateAuthority) -> None:
+    loaded = load_ca(tmp_path / "ca", PASSPHRASE)
     assert loaded.certificate == ca.certificate
     with pytest.raises(InputError, match=r"cannot decrypt private key .*ca-key\.pem: wrong"):
-        load_dev_ca(tmp_path / "ca", b"wrong")
+        load_ca(tmp_path / "ca", b"wrong")
 
 
 def test_dev_ca_refuses_existing_directory_and_bad_arguments(tmp_path: Path) -> None:
     (tmp_path / "taken").mkdir()
     with pytest.raises(InputError, match="exists; refusing to overwrite"):
-        create_dev_ca(tmp_path / "taken", "CA", PASSPHRASE)
+        create_ca(tmp_path / "taken", "CA", PASSPHRASE)
     with pytest.raises(InputError, match="CA name"):
-        create_dev_ca(tmp_path / "new", " ", PASSPHRASE)
+        create_ca(tmp_path / "new", " ", PASSPHRASE)
     with pytest.raises(InputError, match="non-empty passphrase"):
-        create_dev_ca(tmp_path / "new", "CA", b"")
+        create_ca(tmp_path / "new", "CA", b"")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["taken"]
 
 
-def test_signed_certificate_profile(ca: DevelopmentCa) -> None:
+def test_signed_certificate_profile(ca: CertificateAuthority) -> None:
     _, request = make_tls_key_and_csr("fr-ct", ["localhost", "127.0.0.1"])
     certificate = sign_csr(ca, request, 30)
 
@@ -172,7 +174,7 @@ def test_signed_certificate_profile(ca: DevelopmentCa) -> None:
 
 
 def test_certificate_ends_with_its_ca(tmp_path: Path) -> None:
-    short_ca = create_dev_ca(tmp_path / "short", "Short CA", PASSPHRASE, validity_days=10)
+    short_ca = create_ca(tmp_path / "short", "Short CA", PASSPHRASE, validity_days=10)
     _, request = make_tls_key_and_csr("fr-ct", [])
     certificate = sign_csr(short_ca, request, 365)
     assert certificate.not_valid_after_utc == short_ca.certificate.not_valid_after_utc
@@ -237,7 +239,7 @@ def tampered_signature(request: x509.CertificateSigningRequest) -> x509.Certific
     ],
 )
 def test_sign_refuses_bad_requests(
-    ca: DevelopmentCa,
+    ca: CertificateAuthority,
     make_request: Callable[[], x509.CertificateSigningRequest],
     message: str,
 ) -> None:
@@ -246,12 +248,12 @@ def test_sign_refuses_bad_requests(
         sign_csr(ca, request)
 
 
-def test_sign_without_common_name(ca: DevelopmentCa) -> None:
+def test_sign_without_common_name(ca: CertificateAuthority) -> None:
     request = request_with([x509.UniformResourceIdentifier("blindhit://node/fr-ct")], None)
     assert sign_csr(ca, request).subject.rfc4514_string() == "CN=fr-ct"
 
 
-def test_fingerprint_is_sha256_of_der(ca: DevelopmentCa) -> None:
+def test_fingerprint_is_sha256_of_der(ca: CertificateAuthority) -> None:
     digest = hashlib.sha256(ca.certificate.public_bytes(Encoding.DER)).hexdigest()
     assert certificate_fingerprint(ca.certificate) == f"sha256:{digest}"
 
@@ -266,13 +268,13 @@ def test_fingerprint_is_sha256_of_der(ca: DevelopmentCa) -> None:
     ],
 )
 def test_node_id_needs_exactly_one_node_uri(
-    ca: DevelopmentCa, names: list[x509.GeneralName] | None, message: str
+    ca: CertificateAuthority, names: list[x509.GeneralName] | None, message: str
 ) -> None:
     with pytest.raises(PeerError, match=message):
         node_id_from_certificate(certificate_with(ca, names))
 
 
-def test_node_id_from_auth_context(ca: DevelopmentCa) -> None:
+def test_node_id_from_auth_context(ca: CertificateAuthority) -> None:
     certificate = certificate_with(ca, [x509.UniformResourceIdentifier("blindhit://node/de-bka")])
     pem = certificate.public_bytes(Encoding.PEM)
     assert node_id_from_auth_context({"x509_pem_cert": [pem]}) == "de-bka"
@@ -282,8 +284,8 @@ def test_node_id_from_auth_context(ca: DevelopmentCa) -> None:
         node_id_from_auth_context({"x509_pem_cert": [b"garbage"]})
 
 
-def test_chain_from_another_ca_or_out_of_time_is_refused(tmp_path: Path, ca: DevelopmentCa) -> None:
-    other = create_dev_ca(tmp_path / "other", "Other CA", PASSPHRASE)
+def test_chain_from_another_ca_or_out_of_time_is_refused(tmp_path: Path, ca: CertificateAuthority) -> None:
+    other = create_ca(tmp_path / "other", "Other CA", PASSPHRASE)
     _, request = make_tls_key_and_csr("fr-ct", ["localhost"])
     certificate = sign_csr(other, request)
     with pytest.raises(InputError, match="does not verify against the CA"):
@@ -317,7 +319,7 @@ def test_private_key_files(tmp_path: Path) -> None:
         load_tls_private_key(tmp_path / "missing.pem", PASSPHRASE)
 
 
-def test_tls_credentials_from_files(tmp_path: Path, ca: DevelopmentCa) -> None:
+def test_tls_credentials_from_files(tmp_path: Path, ca: CertificateAuthority) -> None:
     key, request = make_tls_key_and_csr("fr-ct", ["localhost"])
     write_encrypted_private_key(tmp_path / "key.pem", key, PASSPHRASE)
     write_public_file(tmp_path / "cert.pem", certificates_pem([sign_csr(ca, request)]))

@@ -10,20 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from crypto.errors import NotPermitted, PeerError, QuotaExceeded, UnknownPeer
 from crypto.signed_note import Ed25519Signer
-from node.config import (
-    Dataset,
-    HostPort,
-    KeySettings,
-    Limits,
-    NodeConfig,
-    NodeSettings,
-    Peer,
-    PolicyRule,
-    QueryMode,
-)
-from node.policy import PolicyEngine
-from protocol.errors import NotPermitted, PeerError, QuotaExceeded, UnknownPeer
+from node.config import Dataset, KeySettings, Limits, NodeConfig, NodeSettings, Peer, PolicyRule
+from node.owner.policy import PolicyEngine
+from protocol.admission import Admission, PurposeFields, QueryMode, check_fresh
+from protocol.validation import HostPort
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -52,46 +44,68 @@ def engine(tmp_path: Path) -> Iterator[PolicyEngine]:
     policy.close()
 
 
+def _admission(
+    engine: PolicyEngine, dataset: str = "watchlist", elements: int = 10, **kwargs: object
+) -> Admission:
+    """An admission of an es-ct request taken through the steps before the quota."""
+    mode = kwargs.get("mode", QueryMode.INDEX)
+    assert isinstance(mode, QueryMode)
+    admission = Admission("es-ct", dataset, mode, elements)
+    admission.check_context(
+        PurposeFields("es-ct", os.urandom(16), "of-1", "border-check", "EU-2016/680:Art.8", "c-1")
+    )
+    admission.authorize(engine.rule("es-ct", dataset), node_max_batch=engine.max_batch)
+    admission.check_epoch(1, 1)
+    admission.check_fresh(NOW, NOW)
+    return admission
+
+
 def test_rules_decide_who_may_ask_what(engine: PolicyEngine) -> None:
-    rule = engine.authorize("es-ct", "watchlist", QueryMode.INDEX, 10)
+    rule = engine.rule("es-ct", "watchlist")
+    assert rule is not None
     assert rule.daily_quota == 100
+    assert _admission(engine).rule is rule
     with pytest.raises(UnknownPeer):
-        engine.authorize("xx-ct", "watchlist", QueryMode.INDEX, 10)
+        engine.rule("xx-ct", "watchlist")
     with pytest.raises(NotPermitted):
-        engine.authorize("es-ct", "stolen-documents", QueryMode.INDEX, 10)
+        _admission(engine, "stolen-documents")
     with pytest.raises(NotPermitted) as unknown:
-        engine.authorize("es-ct", "no-such-dataset", QueryMode.INDEX, 10)
+        _admission(engine, "no-such-dataset")
     assert "not available" in str(unknown.value)
     with pytest.raises(NotPermitted, match="owner-match"):
-        engine.authorize("es-ct", "watchlist", QueryMode.OWNER_MATCH, 10)
+        _admission(engine, mode=QueryMode.OWNER_MATCH)
     # The node's [limits] (64) is tighter than the rule's max_batch (128).
     with pytest.raises(PeerError, match="at most 64"):
-        engine.authorize("es-ct", "watchlist", QueryMode.INDEX, 65)
-    with pytest.raises(PeerError):
-        engine.authorize("es-ct", "watchlist", QueryMode.INDEX, 0)
+        _admission(engine, elements=65)
+    with pytest.raises(PeerError, match="no elements"):
+        _admission(engine, elements=0)
 
 
 def test_replays_and_stale_requests_are_refused(engine: PolicyEngine) -> None:
-    rule = engine.authorize("es-ct", "watchlist", QueryMode.INDEX, 10)
     request_id = os.urandom(16)
-    engine.admit("es-ct", rule, request_id, NOW, 10, now=NOW)
+    engine.charge(_admission(engine), request_id, NOW)
     with pytest.raises(PeerError, match="replay"):
-        engine.admit("es-ct", rule, request_id, NOW, 10, now=NOW + timedelta(seconds=1))
+        engine.charge(_admission(engine), request_id, NOW + timedelta(seconds=1))
     with pytest.raises(PeerError, match="too long ago"):
-        engine.admit("es-ct", rule, os.urandom(16), NOW - timedelta(minutes=6), 1, now=NOW)
+        check_fresh(NOW - timedelta(minutes=6), NOW)
     with pytest.raises(PeerError, match="16 bytes"):
-        engine.admit("es-ct", rule, b"short", NOW, 1, now=NOW)
+        engine.charge(_admission(engine, elements=1), b"short", NOW)
+    with pytest.raises(PeerError, match="replay"):
+        engine.remember("es-ct", request_id, NOW + timedelta(seconds=2))
+    rule = engine.rule("es-ct", "watchlist")
+    assert rule is not None
     assert engine.used_today("es-ct", rule, now=NOW) == 10
 
 
 def test_quota_is_daily_and_never_overrun(tmp_path: Path) -> None:
     engine = PolicyEngine(_config(tmp_path, quota=50), tmp_path / "node.db")
     try:
-        rule = engine.authorize("es-ct", "watchlist", QueryMode.INDEX, 1)
+        rule = engine.rule("es-ct", "watchlist")
+        assert rule is not None
 
         def one() -> bool:
             try:
-                engine.admit("es-ct", rule, os.urandom(16), NOW, 7, now=NOW)
+                engine.charge(_admission(engine, elements=7), os.urandom(16), NOW)
             except QuotaExceeded:
                 return False
             return True
@@ -101,13 +115,14 @@ def test_quota_is_daily_and_never_overrun(tmp_path: Path) -> None:
         assert admitted == 7
         assert engine.used_today("es-ct", rule, now=NOW) == 49
         tomorrow = NOW + timedelta(days=1)
-        engine.admit("es-ct", rule, os.urandom(16), tomorrow, 50, now=tomorrow)
+        engine.charge(_admission(engine, elements=50), os.urandom(16), tomorrow)
     finally:
         engine.close()
     # The count survives a restart: it lives in the node's database.
     again = PolicyEngine(_config(tmp_path, quota=50), tmp_path / "node.db")
     try:
-        rule = again.authorize("es-ct", "watchlist", QueryMode.INDEX, 1)
+        rule = again.rule("es-ct", "watchlist")
+        assert rule is not None
         assert again.used_today("es-ct", rule, now=NOW) == 49
     finally:
         again.close()

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from node.sealing import DEFAULT_COST, ScryptCost, seal_private_key, unseal_private_key
-from protocol.errors import InputError, StorageError
+from crypto.errors import InputError, StorageError
+from node.keys.sealed import DEFAULT_COST, ScryptCost, seal_private_key, unseal_private_key
 
 # The lowest accepted cost keeps these tests fast; the default is checked separately.
 CHEAP = ScryptCost(log2_n=10, r=8, p=1)

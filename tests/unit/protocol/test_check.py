@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from crypto.errors import InputError, PeerError
 from crypto.oprf import Mode, OprfServer, Suite, derive_key_pair
 from protocol.check import (
     CheckLimits,
@@ -12,7 +13,6 @@ from protocol.check import (
     RequestPurpose,
     validate_purpose,
 )
-from protocol.errors import InputError, PeerError
 from protocol.match_index import DecodedIndex, IndexParameters
 from protocol.match_keys import DEFAULT_PROFILE, Strength, derive_keys, oprf_input
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from protocol.errors import InputError
+from crypto.errors import InputError
 from protocol.match_keys.dates import (
     DatePrecision,
     PartialDate,

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crypto.errors import InvalidEncoding, InvalidInput
+from crypto.errors import InputError, InvalidEncoding, InvalidInput, PeerError
 from protocol.disclosure import (
     HPKE_SUITE_NAME,
     MAX_JUSTIFICATION,
@@ -36,7 +36,6 @@ from protocol.disclosure import (
     public_key_from_bytes,
     seal_release,
 )
-from protocol.errors import InputError, PeerError
 
 T0 = datetime(2026, 3, 1, 12, 30, 45, tzinfo=UTC)
 OWNER = "fr-ct"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from protocol.errors import InputError
+from crypto.errors import InputError
 from protocol.match_keys.dna import MIN_NEAR_LOCI, REFERENCE_SETS, dna_keys, parse_dna_profile
 from protocol.match_keys.keys import WarningCode
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from protocol.errors import InputError
+from crypto.errors import InputError
 from protocol.match_keys.countries import calling_code, normalise_country, trunk_prefix
 from protocol.match_keys.identifiers import (
     iban_checksum_valid,

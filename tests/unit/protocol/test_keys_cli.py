@@ -1,4 +1,4 @@
-"""`blindhit keys`, run in-process through `node.cli.main`."""
+"""`blindhit keys`, run in-process through `cli.main.main`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from node.cli import EXIT_ERROR, main
+from cli.main import EXIT_ERROR, main
 from protocol.match_keys import KeyKind, MatchKey, Strength, oprf_input
 
 

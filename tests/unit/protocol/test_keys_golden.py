@@ -12,7 +12,7 @@ of what profile v1 derived from it:
 
 The digest is the first 16 bytes of SHA-256 over the canonical JSON of that output. The inputs
 are the records and names of the protocol unit tests, both sides of every pair of
-`match_keys_eval.jsonl`, 2,000 people of `node.synthetic` and a seeded mix of tokens, particles,
+`match_keys_eval.jsonl`, 2,000 people of `dev.synthetic` and a seeded mix of tokens, particles,
 titles, scripts, dates and identifiers drawn from those. A profile version never changes once
 published (`protocol.match_keys.profile`), so a failure here is a behaviour change to undo, not
 a file to regenerate; a new profile version gets cases of its own.
@@ -36,7 +36,7 @@ from typing import Any
 
 import pytest
 
-from protocol.errors import InputError
+from crypto.errors import InputError
 from protocol.match_keys import (
     MATCH_KEY_LABEL,
     KeyKind,

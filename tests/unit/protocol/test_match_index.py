@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol.errors import InputError, PeerError
+from crypto.errors import InputError, PeerError
 from protocol.match_index import (
     FALSE_HIT_BITS,
     MIN_BUCKET,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from protocol.errors import InputError
+from crypto.errors import InputError
 from protocol.match_keys.keys import WarningCode
 from protocol.match_keys.names import NameForm, latin_skeleton, normalise_name
 from protocol.match_keys.phonetic import (

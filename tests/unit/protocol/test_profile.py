@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from protocol.errors import InputError
+from crypto.errors import InputError
 from protocol.match_keys import (
     MATCH_KEY_LABEL,
     PROFILE_V1,

@@ -11,7 +11,7 @@ import string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol.errors import InputError
+from crypto.errors import InputError
 from protocol.match_keys import KeyingResult, KeyKind, derive_keys
 from protocol.match_keys.phonetic import arabic_readings, latin_readings
 

@@ -1,0 +1,246 @@
+"""`blindhit import`: load records from CSV or JSON Lines into a dataset, as one new epoch.
+
+The dataset must be declared in node.toml (`[datasets.<name>]`); the mapping file says which
+column holds the record id, each record field and the metadata (`node.datasets.sources`). By default an
+import is all or nothing: one invalid record and nothing is written, every error is listed as
+`FILE:LINE: FIELD: reason` (the first 50, then a count) and the exit status is 2. With
+`--skip-invalid --rejects FILE` the invalid records go to FILE with their reasons and the rest is
+imported.
+
+The whole import is one database transaction (`node.datasets.store`), followed by the audit entry of
+the new epoch (`node.datasets.build.log_epochs`), which also logs any epoch a crash left unlogged.
+Progress goes to stderr when it is a terminal; the summary goes to stdout (`--json` for
+scripts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, Final, TextIO, TypeVar
+
+from cli.options import add_node_argument, add_workers_argument
+from crypto.errors import InputError
+from node.audit.store import AuditLog
+from node.datasets.build import (
+    EpochResult,
+    ImportOptions,
+    ImportRejected,
+    Rejection,
+    import_records,
+    log_epochs,
+)
+from node.datasets.sources import RecordSource, load_mapping, open_source
+from node.datasets.store import DatasetStore
+from node.home import NodeLayout, load_node_config
+
+__all__ = ["MAX_LISTED", "Progress", "register"]
+
+MAX_LISTED: Final = 50
+"""Errors (or warnings) listed one per line before the rest are only counted."""
+
+_EXAMPLE = """Example:
+  blindhit import --node ./fr-ct --dataset persons --mapping persons.toml wanted.csv
+  blindhit import --node ./fr-ct --dataset persons --mapping persons.toml wanted.csv \\
+      --skip-invalid --rejects wanted.rejects.csv"""
+
+T = TypeVar("T")
+
+
+def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers type is private)
+    """Add `import` to the `blindhit` parser."""
+    parser = subparsers.add_parser(
+        "import",
+        help="import records from CSV or JSON Lines into a dataset (a new epoch)",
+        description="Import records into a dataset declared in node.toml, with a field mapping "
+        "(TOML). Records with a known id are updated, a delete column removes records; the "
+        "match index is rebuilt incrementally and its digest logged in the audit log.",
+        epilog=_EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("file", type=Path, metavar="FILE", help="CSV or JSON Lines file")
+    add_node_argument(parser)
+    parser.add_argument("--dataset", required=True, help="dataset name, as in node.toml")
+    parser.add_argument("--mapping", type=Path, required=True, help="field mapping (TOML)")
+    parser.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="import the valid records and write the invalid ones to --rejects",
+    )
+    parser.add_argument(
+        "--rejects", type=Path, metavar="FILE", help="new file for invalid records and reasons"
+    )
+    add_workers_argument(parser)
+    parser.add_argument(
+        "--warnings", action="store_true", help="list data-quality warnings on stderr"
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.set_defaults(handler=_run)
+
+
+class Progress:
+    """A one-line progress bar on a terminal; silent when the stream is not one.
+
+    It is redrawn at most ten times a second, so that it costs nothing next to the work.
+    """
+
+    _WIDTH: Final = 30
+    _INTERVAL: Final = 0.1
+
+    def __init__(self, stream: TextIO, label: str, total: int) -> None:
+        self._stream = stream
+        self._enabled = stream.isatty()
+        self._label = label
+        self._total = max(total, 1)
+        self._started = time.monotonic()
+        self._last = 0.0
+        self._shown = False
+
+    def track(self, items: Iterable[T], source: RecordSource) -> Iterator[T]:
+        """Yield `items`, redrawing the bar from the bytes `source` has read."""
+        count = 0
+        for item in items:
+            count += 1
+            if self._enabled and time.monotonic() - self._last >= self._INTERVAL:
+                self._draw(source.bytes_read, f"{count:,} records")
+            yield item
+        if self._enabled:
+            self._draw(self._total, f"{count:,} records")
+
+    def phase(self, name: str) -> None:
+        """Show what the command does now (for example `writing`)."""
+        if self._enabled:
+            self._draw(self._total, name)
+
+    def _draw(self, done: int, note: str) -> None:
+        self._last = time.monotonic()
+        fraction = min(done / self._total, 1.0)
+        filled = int(fraction * self._WIDTH)
+        bar = "#" * filled + "." * (self._WIDTH - filled)
+        elapsed = self._last - self._started
+        line = f"{self._label} [{bar}] {fraction:4.0%} {note}, {elapsed:.1f} s"
+        self._stream.write("\r" + line[:120] + "\x1b[K")
+        self._stream.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        """End the bar's line, if one was drawn."""
+        if self._shown:
+            self._stream.write("\n")
+            self._stream.flush()
+            self._shown = False
+
+
+def print_listed(source: RecordSource, items: Iterable[Rejection], what: str) -> None:
+    """Print `FILE:LINE: message` lines on stderr, the first `MAX_LISTED`, then a count."""
+    listed = list(items)
+    for item in listed[:MAX_LISTED]:
+        print(f"{source.where(item.line)}: {source.explain(item.reason)}", file=sys.stderr)
+    if len(listed) > MAX_LISTED:
+        print(f"... and {len(listed) - MAX_LISTED} more {what}", file=sys.stderr)
+
+
+def _summary(result: EpochResult, source: RecordSource, rejects: Path | None) -> dict[str, Any]:
+    epoch = result.epoch
+    return {
+        "dataset": result.dataset,
+        "file": str(source.path),
+        "epoch": None if epoch is None else epoch.epoch,
+        "created_dataset": result.created_dataset,
+        "added": result.added,
+        "updated": result.updated,
+        "deleted": result.deleted,
+        "unchanged": result.unchanged,
+        "rejected": result.rejected,
+        "rejects_file": None if rejects is None else str(rejects),
+        "warnings": result.warning_count,
+        "records_evaluated": result.records_evaluated,
+        "keys_evaluated": result.keys_evaluated,
+        "records": None if epoch is None else epoch.record_count,
+        "index_entries": None if epoch is None else epoch.published_count,
+        "index_bytes": None if epoch is None else epoch.index_size,
+        "delta_bytes": None if epoch is None else epoch.delta_size,
+        "index_digest": None if epoch is None else epoch.index_digest.hex(),
+        "audit_index": None if epoch is None else epoch.audit_index,
+        "seconds": round(result.timings.get("total", 0.0), 3),
+    }
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    counts = (
+        f"added {summary['added']:,}, updated {summary['updated']:,}, "
+        f"deleted {summary['deleted']:,}, unchanged {summary['unchanged']:,}, "
+        f"rejected {summary['rejected']:,}"
+    )
+    if summary["epoch"] is None:
+        print(f"{summary['dataset']}: no changes ({counts}); {summary['seconds']:.2f} s")
+        return
+    print(
+        f"{summary['dataset']}: epoch {summary['epoch']} published: {counts}; "
+        f"{summary['keys_evaluated']:,} keys evaluated; index {summary['index_entries']:,} "
+        f"entries, {summary['index_bytes']:,} bytes, digest {summary['index_digest'][:16]}...; "
+        f"{summary['seconds']:.2f} s"
+    )
+    if summary["warnings"]:
+        print(f"  {summary['warnings']:,} data-quality warnings (list them with --warnings)")
+    if summary["rejects_file"] is not None:
+        print(f"  rejected records written to {summary['rejects_file']}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.skip_invalid and args.rejects is None:
+        raise InputError("--skip-invalid needs --rejects FILE, so that no record is dropped unseen")
+    if args.rejects is not None and not args.skip_invalid:
+        raise InputError("--rejects is only used with --skip-invalid")
+    if args.rejects is not None and args.rejects.exists():
+        raise InputError(f"{args.rejects} exists; a rejects file is never replaced")
+    config = load_node_config(args.node)
+    dataset = config.dataset(args.dataset)
+    if dataset is None:
+        raise InputError(
+            f"{NodeLayout(config.directory).config}: no [datasets.{args.dataset}] table; "
+            f"declare dataset {args.dataset!r} there before importing into it"
+        )
+    mapping = load_mapping(args.mapping)
+    source = open_source(args.file, mapping)
+    passphrase = config.keys.read_passphrase()
+    options = ImportOptions(skip_invalid=args.skip_invalid, workers=args.workers)
+    progress = Progress(sys.stderr, f"importing {source.path.name}", source.size)
+    database = config.node.database
+    with DatasetStore(database, create=False) as store, AuditLog(database) as audit:
+        log_epochs(store, audit, config.node.id)
+        try:
+            result = import_records(
+                store,
+                dataset,
+                progress.track(source, source),
+                node_id=config.node.id,
+                passphrase=passphrase,
+                options=options,
+                on_phase=progress.phase,
+            )
+        except ImportRejected as rejected:
+            progress.close()
+            print_listed(source, rejected.rejections, "invalid records")
+            raise
+        finally:
+            progress.close()
+        published = log_epochs(store, audit, config.node.id)
+    epoch = next((e for e in published if e.dataset == dataset.name), result.epoch)
+    result = dataclasses.replace(result, epoch=epoch)
+    if args.rejects is not None:
+        reasons = {r.line: source.explain(r.reason) for r in result.rejections}
+        source.write_rejects(args.rejects, reasons)
+    if args.warnings:
+        print_listed(source, result.warnings, "warnings")
+    summary = _summary(result, source, args.rejects)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        _print_summary(summary)
+    return 0

@@ -1,1 +1,0 @@
-"""Verbs of the `blindhit` command line, one module each."""

@@ -1,0 +1,1132 @@
+"""Building a dataset's match index: parallel OPRF evaluation, incremental epochs, padding, logging.
+
+Every record's match keys (`protocol.match_keys.derive_keys`) are evaluated with the dataset's
+OPRF key (RFC 9497 Evaluate, the suite and mode of the dataset); the first 32 bytes of each
+output are the record's *tags* (`node.datasets.store.TAG_LENGTH`). An epoch's published index is the
+set of the tags' fingerprints (`protocol.match_index`), optionally padded with dummies, and its
+BLAKE3 digest goes into the audit log.
+
+Parallel evaluation. Measured on the 2-core development machine (ristretto255, OPRF mode, 40,405
+keys of 4,000 synthetic people): evaluating ready OPRF inputs runs at 19,700 keys/s on one core,
+37,700 keys/s with 2 threads and 37,000 with 2 processes; libsodium releases the GIL, so threads
+would do for that part alone. Deriving the match keys is pure Python and holds the GIL, so
+threads would run it on one core at a time. So the work goes to a process pool, and each task is
+a chunk of records (derive, frame, evaluate), which also spreads the key derivation over all
+cores. Workers are started with `spawn`, never `fork`: the importing
+process may run threads (the audit log's writer, a gRPC server), and a forked child inherits
+their locks in whatever state they were. (As with any `spawn` pool, a script that calls this
+module must guard its entry point with `if __name__ == "__main__":`.) The private key reaches
+the workers once, as an argument of the pool's initializer (through the OS pipe to each child,
+never a file). Small jobs (fewer records than one chunk) are evaluated in the calling process,
+which saves the pool's start (about 0.2 s). The evaluation itself is the pure function
+`evaluate_inputs` (key and inputs in, tags out); `key_records` adds key derivation and is what a
+worker runs.
+
+Incremental epochs. An import stages its records (`node.datasets.store.Staging`); only new records and
+records whose content digest changed are evaluated. In the write transaction the old tags of
+changed and deleted records are dropped and the new ones inserted; the new index is the previous
+epoch's real fingerprints, less those of dropped tags that no remaining tag shares, plus those
+of the new tags. Whether a remaining tag shares a fingerprint is one range query: fingerprints
+are monotone in the tag (`fingerprint_range`). So the evaluation and the database work of an
+epoch are in proportion to what changed; what remains in proportion to the whole dataset is one
+pass over the fingerprints (decode, merge, pad, encode, delta): about 2 s per million keys here
+(25 s for an epoch changing 1 % of 1,000,000 people, evaluation included). When every tag is
+new (the first epoch, a key rotation) the index is built from the staging: its fingerprints are
+read and sorted before the write transaction begins, so the database stays unlocked meanwhile,
+and it is padded and coded alongside the transaction's inserts; a change of parameters rebuilds
+it from every stored tag.
+
+Where the time goes (`bench/index_build.py`, 2 cores, 12.2 keys per synthetic person): OPRF
+evaluation alone runs at 86 to 95 % of the raw hash-to-group + scalar-mult rate; what separates
+it from that rate is its own hashing (RFC 9497 expand_message_xmd and Finalize). Deriving and
+framing the match keys costs about 6 µs per key more in the workers (a fifteenth of an
+evaluation: `protocol.match_keys` caches what repeats across records, names, tokens and dates),
+and reading, staging and collecting about 7 µs per key in the importing process (half of it
+generating the synthetic records). Reading and evaluating run at 77 % of the raw rate for
+100,000 people and 72 % for 1,000,000. The write phase runs on one core: sorting the staged
+tags, fingerprinting them, inserting them in tag order, indexing them by record and committing
+(9 s for 1.2 million tags, 125 s for 12 million); with it the whole import runs at 69 % and 63 %.
+
+Parameters. `choose_parameters` keeps the previous epoch's parameters while the index fits
+them, because a delta can only bridge two epochs with the same parameters. A new capacity is
+chosen with 25 % headroom over the real count (rounded up to a size bucket): the headroom costs
+log2(1.25) = 0.32 bits per key (0.04 bytes) and lets the dataset grow by a quarter before its
+next full index. The parameters shrink when the capacity exceeds four times the count (at least
+4,096), where the index would cost 2 bits more per key than a fresh one.
+
+Padding. With `pad_to_bucket`, `protocol.match_index.pad_index` adds dummies up to the size
+bucket, reusing the previous epoch's dummies so that a delta only carries the dummies that
+change. After a key rotation every real fingerprint changes, so dummies are drawn afresh: kept
+dummies would be exactly the entries that survive the rotation, and would be recognised.
+
+Logging. An epoch is committed unlogged, then `log_epochs` appends its `dataset_epoch_published`
+entry (and before it a `key_rotated` entry when the key changed) and marks it logged; see
+`node.datasets.store` for why it is this order and how a crash in between is repaired.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Final
+
+import blake3
+
+from crypto.errors import BlindhitError, CryptoError, InputError, StorageError
+from crypto.oprf import KeyPair, Mode, OprfServer, Suite, generate_key_pair
+from node.audit.entries import AuditEntry, EntryKind
+from node.audit.store import AuditLog
+from node.config import Dataset
+from node.datasets.sources import SourceError, SourceRecord
+from node.datasets.store import (
+    TAG_LENGTH,
+    AppliedCounts,
+    Change,
+    DatasetInfo,
+    DatasetStore,
+    EpochInfo,
+    EpochWriter,
+    NewEpoch,
+    RecordState,
+    Staging,
+)
+from node.keys.sealed import DEFAULT_COST, ScryptCost, seal_private_key, unseal_private_key
+from protocol.match_index import (
+    MIN_TAG_BYTES,
+    DecodedIndex,
+    IndexParameters,
+    encode_delta,
+    pad_index,
+    size_bucket,
+)
+from protocol.match_keys import DEFAULT_PROFILE, derive_keys, get_profile, oprf_input
+
+__all__ = [
+    "DEFAULT_CHUNK_RECORDS",
+    "EpochResult",
+    "Evaluator",
+    "ImportOptions",
+    "ImportRejected",
+    "KeyedRecord",
+    "Rejection",
+    "available_cores",
+    "canonical_json",
+    "choose_parameters",
+    "evaluate_inputs",
+    "fingerprint_range",
+    "import_records",
+    "key_records",
+    "log_epochs",
+    "rotate_key",
+    "tag_fingerprints",
+]
+
+DEFAULT_CHUNK_RECORDS: Final = 256
+"""Records per evaluation task: about 2,500 keys, 0.13 s of one core, small enough to balance."""
+
+# Tasks queued per worker: enough that no worker waits for the reader, few enough that memory
+# stays bounded whatever the size of the input.
+_IN_FLIGHT_PER_WORKER: Final = 3
+# Input records classified per database lookup.
+_READ_BATCH: Final = 512
+_HEADROOM_NUMERATOR: Final = 5
+_HEADROOM_DENOMINATOR: Final = 4
+_SHRINK_FACTOR: Final = 4
+_SHRINK_FLOOR: Final = 4096
+_FINGERPRINT_SPACE: Final = 1 << (8 * MIN_TAG_BYTES)
+
+
+def available_cores() -> int:
+    """The number of cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # Not every platform has scheduler affinity.
+        return os.cpu_count() or 1
+
+
+def canonical_json(value: object) -> str:
+    """The one JSON spelling of a record's fields or metadata (sorted keys, no spaces, UTF-8)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation.
+# ---------------------------------------------------------------------------------------------
+
+
+def evaluate_inputs(
+    suite: Suite, mode: Mode, private_key: bytes, inputs: Sequence[bytes]
+) -> list[bytes]:
+    """The tags of OPRF inputs: RFC 9497 Evaluate with the key, truncated to `TAG_LENGTH`.
+
+    POPRF mode evaluates with empty public info, as the querier's check does by default.
+    """
+    server = OprfServer(suite, mode, private_key)
+    return [output[:TAG_LENGTH] for output in server.evaluate_batch(inputs)]
+
+
+@dataclass(frozen=True, repr=False)
+class KeyedRecord:
+    """The outcome of keying one record: its tags with their kinds, or why it has none."""
+
+    record_id: str
+    kinds: tuple[str, ...] = ()
+    tags: tuple[bytes, ...] = ()
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+
+    def __repr__(self) -> str:
+        return f"KeyedRecord({self.record_id!r}, {len(self.tags)} tags, error={self.error!r})"
+
+
+class _Keying:
+    """What keying needs besides the records: the evaluator, the profile and the dataset name."""
+
+    def __init__(
+        self, suite_id: str, mode: int, private_key: bytes, profile: str, dataset: str
+    ) -> None:
+        self.server = OprfServer(Suite.from_identifier(suite_id), Mode(mode), private_key)
+        self.profile = get_profile(profile)
+        self.dataset = dataset
+
+    def key(self, records: Sequence[tuple[str, str]], evaluate: bool) -> list[KeyedRecord]:
+        """Derive and (if `evaluate`) evaluate the keys of `(record_id, content JSON)` pairs."""
+        results: list[KeyedRecord] = []
+        inputs: list[bytes] = []
+        spans: list[tuple[int, int, tuple[str, ...]]] = []
+        for record_id, content in records:
+            try:
+                keying = derive_keys(json.loads(content), self.profile)
+                framed = [oprf_input(self.profile.version, self.dataset, k) for k in keying.keys]
+            except InputError as error:
+                results.append(KeyedRecord(record_id, error=str(error)))
+                continue
+            warnings = tuple(f"{w.field}: {w.message}" for w in keying.warnings)
+            kinds = tuple(key.kind.value for key in keying.keys)
+            results.append(KeyedRecord(record_id, kinds, (), warnings))
+            if evaluate:
+                spans.append((len(results) - 1, len(inputs), kinds))
+                inputs.extend(framed)
+        if not inputs:
+            return results
+        outputs = self._evaluate(inputs, spans, results)
+        for position, start, kinds in spans:
+            if results[position].error is None:
+                keyed = results[position]
+                tags = tuple(outputs[start : start + len(kinds)])
+                results[position] = KeyedRecord(keyed.record_id, kinds, tags, keyed.warnings)
+        return results
+
+    def _evaluate(
+        self,
+        inputs: list[bytes],
+        spans: list[tuple[int, int, tuple[str, ...]]],
+        results: list[KeyedRecord],
+    ) -> list[bytes]:
+        try:
+            return [output[:TAG_LENGTH] for output in self.server.evaluate_batch(inputs)]
+        except CryptoError:
+            # An input that hashes to the identity (RFC 9497 InvalidInputError) has probability
+            # about 2**-252; should it happen, evaluate record by record to name the record.
+            outputs: list[bytes] = []
+            for position, start, kinds in spans:
+                try:
+                    part = self.server.evaluate_batch(inputs[start : start + len(kinds)])
+                except CryptoError as error:
+                    results[position] = KeyedRecord(results[position].record_id, error=str(error))
+                    part = [bytes(TAG_LENGTH)] * len(kinds)
+                outputs.extend(output[:TAG_LENGTH] for output in part)
+            return outputs
+
+
+def key_records(
+    suite: Suite,
+    mode: Mode,
+    private_key: bytes,
+    profile: str,
+    dataset: str,
+    records: Sequence[tuple[str, str]],
+    *,
+    evaluate: bool = True,
+) -> list[KeyedRecord]:
+    """Derive, frame and evaluate the match keys of `(record_id, content JSON)` pairs.
+
+    A pure function of its arguments: a record whose keys cannot be derived gets `error` (the
+    `InputError` message, naming the field) and no tags. With `evaluate=False` the keys are only
+    derived, which validates the records.
+    """
+    keying = _Keying(suite.value.identifier, int(mode), private_key, profile, dataset)
+    return keying.key(records, evaluate)
+
+
+_worker: _Keying | None = None
+
+
+def _start_worker(suite_id: str, mode: int, private_key: bytes, profile: str, dataset: str) -> None:
+    global _worker  # noqa: PLW0603 (one keying context per worker process, set once)
+    _worker = _Keying(suite_id, mode, private_key, profile, dataset)
+
+
+def _worker_task(records: list[tuple[str, str]], evaluate: bool) -> list[KeyedRecord]:
+    assert _worker is not None, "the worker was not initialised"
+    return _worker.key(records, evaluate)
+
+
+class Evaluator:
+    """Keys chunks of records on a pool of worker processes, or inline for small jobs.
+
+    The pool starts with the first full chunk (`chunk_records` records); a job that never fills
+    one is keyed in this process. `workers=1` never starts a pool.
+    """
+
+    def __init__(
+        self,
+        suite: Suite,
+        mode: Mode,
+        private_key: bytes,
+        profile: str,
+        dataset: str,
+        *,
+        workers: int | None = None,
+        chunk_records: int = DEFAULT_CHUNK_RECORDS,
+    ) -> None:
+        self.workers = max(1, workers if workers is not None else available_cores())
+        self.chunk_records = max(1, chunk_records)
+        self._arguments = (suite.value.identifier, int(mode), private_key, profile, dataset)
+        self._inline: _Keying | None = None
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __repr__(self) -> str:
+        return f"Evaluator(workers={self.workers}, pool={'started' if self._pool else 'none'})"
+
+    @property
+    def max_in_flight(self) -> int:
+        """How many chunks may be queued before the caller should wait for results."""
+        return self.workers * _IN_FLIGHT_PER_WORKER if self._pool is not None else 1
+
+    def submit(
+        self, records: list[tuple[str, str]], *, evaluate: bool = True
+    ) -> Future[list[KeyedRecord]]:
+        """Key `records` (`(record_id, content JSON)` pairs); the future holds the outcomes."""
+        if self._pool is None and self.workers > 1 and len(records) >= self.chunk_records:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=self._arguments,
+            )
+        if self._pool is not None:
+            return self._pool.submit(_worker_task, records, evaluate)
+        if self._inline is None:
+            self._inline = _Keying(*self._arguments)
+        future: Future[list[KeyedRecord]] = Future()
+        try:
+            future.set_result(self._inline.key(records, evaluate))
+        except Exception as error:  # The caller sees it through the future, as with the pool.
+            future.set_exception(error)
+        return future
+
+    def close(self) -> None:
+        """Stop the workers; queued chunks are cancelled."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Index parameters and fingerprints.
+# ---------------------------------------------------------------------------------------------
+
+
+def choose_parameters(
+    previous: IndexParameters | None, count: int, *, pad: bool
+) -> IndexParameters:
+    """The parameters of an index of `count` real entries (see the module docstring).
+
+    `previous` is kept while the index (padded to its bucket when `pad`) fits its capacity and
+    the capacity is at most four times the count (or 4,096).
+    """
+    needed = size_bucket(count) if pad else count
+    if (
+        previous is not None
+        and needed <= previous.capacity
+        and previous.capacity <= _SHRINK_FACTOR * max(count, _SHRINK_FLOOR)
+    ):
+        return previous
+    roomy = (count * _HEADROOM_NUMERATOR + _HEADROOM_DENOMINATOR - 1) // _HEADROOM_DENOMINATOR
+    return IndexParameters.for_capacity(roomy)
+
+
+def tag_fingerprints(tags: Iterable[bytes], params: IndexParameters) -> Iterator[int]:
+    """`protocol.match_index.fingerprint` of each of many tags, with the domain computed once.
+
+    An index build computes one per tag (12 million for a million people), where the call and
+    the domain property cost more than the arithmetic. Tags are at least `MIN_TAG_BYTES` long
+    (they come from the dataset tables, `TAG_LENGTH` bytes each).
+    """
+    domain = params.domain
+    shift = 8 * MIN_TAG_BYTES
+    from_bytes = int.from_bytes
+    return ((from_bytes(tag[:MIN_TAG_BYTES], "big") * domain) >> shift for tag in tags)
+
+
+def fingerprint_range(value: int, params: IndexParameters) -> tuple[bytes, bytes | None]:
+    """The tags whose fingerprint is `value`: those `t` with `low <= t < high` (bytewise).
+
+    A fingerprint is `floor(x * m / 2**128)` for the first 16 bytes `x` of the tag, so it is `f`
+    exactly when `ceil(f * 2**128 / m) <= x < ceil((f + 1) * 2**128 / m)`. Compared as byte
+    strings, a 32-byte tag is at least its 16-byte prefix, which is what makes 16-byte bounds
+    exact. `high` is None when the range reaches the top of the tag space.
+    """
+    domain = params.domain
+    low = -(-value * _FINGERPRINT_SPACE // domain)
+    high = -(-(value + 1) * _FINGERPRINT_SPACE // domain)
+    upper = None if high >= _FINGERPRINT_SPACE else high.to_bytes(MIN_TAG_BYTES, "big")
+    return low.to_bytes(MIN_TAG_BYTES, "big"), upper
+
+
+# ---------------------------------------------------------------------------------------------
+# Results.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An input record left out, or the reason nothing was imported: its line and why."""
+
+    line: int
+    reason: str
+
+
+class ImportRejected(InputError):
+    """All-or-nothing import: some records are invalid, so nothing was written."""
+
+    def __init__(self, rejections: Sequence[Rejection]) -> None:
+        super().__init__(
+            f"{len(rejections)} invalid record(s); nothing was imported "
+            "(use --skip-invalid --rejects FILE to import the valid ones)"
+        )
+        self.rejections = tuple(rejections)
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How an import treats invalid records and how it spreads the work."""
+
+    skip_invalid: bool = False
+    workers: int | None = None
+    chunk_records: int = DEFAULT_CHUNK_RECORDS
+    max_warnings: int = 1000
+    """Data-quality warnings kept for display (all are counted)."""
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    """What an import or a key rotation did."""
+
+    dataset: str
+    epoch: EpochInfo | None
+    """The new epoch, or None when the import changed nothing (the dataset keeps its epoch)."""
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    keys_evaluated: int = 0
+    records_evaluated: int = 0
+    rejections: tuple[Rejection, ...] = ()
+    warnings: tuple[Rejection, ...] = ()
+    warning_count: int = 0
+    created_dataset: bool = False
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejections)
+
+
+# ---------------------------------------------------------------------------------------------
+# Staging and evaluating.
+# ---------------------------------------------------------------------------------------------
+
+
+_StagedRow = tuple[str, int, Change, str | None, str | None, bytes | None]
+
+
+class _Pipeline:
+    """Stages records and streams the ones to evaluate through the evaluator, keeping order loose.
+
+    Records are keyed by id, so results may come back in any order; the lines of records in
+    flight are kept to name them in messages.
+    """
+
+    def __init__(
+        self, staging: Staging, evaluator: Evaluator, *, strict: bool, max_warnings: int
+    ) -> None:
+        self.staging = staging
+        self.evaluator = evaluator
+        self.strict = strict
+        self.max_warnings = max_warnings
+        self.rejections: dict[int, str] = {}
+        self.warnings: list[Rejection] = []
+        self.warning_count = 0
+        self.keys_evaluated = 0
+        self.records_evaluated = 0
+        self._lines: dict[str, int] = {}
+        self._buffer: list[tuple[str, str]] = []
+        self._in_flight: deque[Future[list[KeyedRecord]]] = deque()
+
+    def reject(self, line: int, reason: str) -> None:
+        self.rejections.setdefault(line, reason)
+
+    def stage(self, rows: Sequence[_StagedRow]) -> list[_StagedRow]:
+        """Stage `rows`; reject repeated ids; return the rows that were staged."""
+        duplicates = self.staging.add_records(rows)
+        staged = []
+        for row in rows:
+            first = duplicates.get(row[1])
+            if first is None:
+                staged.append(row)
+            else:
+                self.reject(
+                    row[1],
+                    f"id: record id {row[0]!r} appears again (first on line {first}); "
+                    "a record may appear once per import",
+                )
+        return staged
+
+    def evaluate(self, record_id: str, line: int, content: str) -> None:
+        self._lines[record_id] = line
+        self._buffer.append((record_id, content))
+        if len(self._buffer) >= self.evaluator.chunk_records:
+            self._submit()
+
+    def _submit(self) -> None:
+        if not self._buffer:
+            return
+        # Once an all-or-nothing import has failed, the rest is only validated, so that every
+        # error is still listed but no evaluation is spent on a result that will be discarded.
+        evaluate = not (self.strict and self.rejections)
+        self._in_flight.append(self.evaluator.submit(self._buffer, evaluate=evaluate))
+        self._buffer = []
+        while len(self._in_flight) >= self.evaluator.max_in_flight:
+            self._collect_oldest()
+
+    def finish(self) -> None:
+        self._submit()
+        while self._in_flight:
+            self._collect_oldest()
+
+    def _collect_oldest(self) -> None:
+        try:
+            results = self._in_flight.popleft().result()
+        except BrokenProcessPool as error:
+            raise BlindhitError(
+                "the key evaluation workers stopped unexpectedly (killed, or out of memory); "
+                "nothing was written"
+            ) from error
+        self._collect(results)
+
+    def _collect(self, results: list[KeyedRecord]) -> None:
+        tagged: list[tuple[str, bytes, tuple[str, ...]]] = []
+        failed: list[str] = []
+        for keyed in results:
+            line = self._lines.pop(keyed.record_id)
+            if keyed.error is not None:
+                self.reject(line, keyed.error)
+                failed.append(keyed.record_id)
+                continue
+            self.records_evaluated += 1
+            self.keys_evaluated += len(keyed.tags)
+            if keyed.tags:
+                tagged.append((keyed.record_id, b"".join(keyed.tags), keyed.kinds))
+            for warning in keyed.warnings:
+                self.warning_count += 1
+                if len(self.warnings) < self.max_warnings:
+                    self.warnings.append(Rejection(line, warning))
+        if tagged:
+            self.staging.add_record_tags(tagged)
+        if failed:
+            self.staging.reject(failed)
+
+    def sorted_rejections(self) -> tuple[Rejection, ...]:
+        return tuple(Rejection(line, self.rejections[line]) for line in sorted(self.rejections))
+
+
+def _staged_row(record: SourceRecord, state: RecordState | None) -> _StagedRow:
+    """What an input record does to the stored one: the row to stage for it."""
+    if record.delete:
+        return (record.record_id, record.line, Change.DELETE, None, None, None)
+    content = canonical_json(dict(record.fields))
+    metadata = canonical_json(dict(record.metadata))
+    digest = blake3.blake3(content.encode("utf-8")).digest()
+    if state is None:
+        change = Change.NEW
+    elif state.content_digest != digest:
+        change = Change.CONTENT
+    elif state.metadata != metadata:
+        change = Change.METADATA
+    else:
+        change = Change.UNCHANGED
+    return (record.record_id, record.line, change, content, metadata, digest)
+
+
+def _classify(
+    pipeline: _Pipeline,
+    store: DatasetStore,
+    name: str,
+    batch: Sequence[SourceRecord | SourceError],
+) -> int:
+    """Stage one batch of input; queue new and changed records for evaluation.
+
+    Returns how many records were unchanged.
+    """
+    records: list[SourceRecord] = []
+    for item in batch:
+        if isinstance(item, SourceError):
+            pipeline.reject(item.line, item.reason)
+        else:
+            records.append(item)
+    states = store.record_states(name, [record.record_id for record in records])
+    rows: list[_StagedRow] = []
+    contents: dict[int, str] = {}
+    for record in records:
+        state = states.get(record.record_id)
+        if record.delete and state is None:
+            pipeline.reject(
+                record.line,
+                f"id: cannot delete record {record.record_id!r}: dataset {name!r} holds "
+                "no such record",
+            )
+            continue
+        row = _staged_row(record, state)
+        if row[3] is not None:
+            contents[record.line] = row[3]
+        rows.append(row)
+    unchanged = 0
+    for record_id, line, change, _, _, _ in pipeline.stage(rows):
+        if change in (Change.NEW, Change.CONTENT):
+            pipeline.evaluate(record_id, line, contents[line])
+        elif change is Change.UNCHANGED:
+            unchanged += 1
+    return unchanged
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing an epoch.
+# ---------------------------------------------------------------------------------------------
+
+
+def _incremental_index(writer: EpochWriter, previous: DecodedIndex) -> tuple[list[int], set[int]]:
+    """The previous real fingerprints that remain, and the new ones (same parameters)."""
+    params = previous.params
+    dummies = writer.store.dummies(writer.name)
+    gone: set[int] = set()
+    for value in tag_fingerprints(writer.removed_tags(), params):
+        if value not in gone and not writer.tag_in_range(*fingerprint_range(value, params)):
+            gone.add(value)
+    excluded = gone | dummies
+    kept = [value for value in previous if value not in excluded]
+    added: set[int] = set()
+    for value in tag_fingerprints(writer.added_tags(), params):
+        if value in excluded or not previous.contains(value):
+            added.add(value)
+    return kept, added
+
+
+@dataclass(frozen=True)
+class _EpochIndex:
+    """The index of a new epoch: real and published forms, dummies, encoding, delta."""
+
+    real: DecodedIndex
+    published: DecodedIndex
+    dummies: frozenset[int]
+    encoded: bytes
+    digest: bytes
+    delta: bytes | None
+    keyframe: bool
+
+
+def _publish(
+    real: DecodedIndex,
+    *,
+    pad: bool,
+    previous: DecodedIndex | None,
+    reusable_dummies: frozenset[int],
+    delta_bytes_since_keyframe: int,
+) -> _EpochIndex:
+    """Pad, encode and digest `real`; `previous` is given only when a delta can bridge to it."""
+    if pad:
+        published, dummies = pad_index(real, previous_dummies=reusable_dummies)
+    else:
+        published, dummies = real, frozenset()
+    encoded = published.encode()
+    delta = None if previous is None else encode_delta(previous, published)
+    keyframe = delta is None or delta_bytes_since_keyframe + len(delta) > len(encoded)
+    return _EpochIndex(
+        real, published, dummies, encoded, blake3.blake3(encoded).digest(), delta, keyframe
+    )
+
+
+def _full_index_from_staging(
+    staging: Staging, previous: IndexParameters | None, helper: ThreadPoolExecutor, *, pad: bool
+) -> Future[_EpochIndex]:
+    """The index when every tag is new (first epoch, key rotation), built from the staging.
+
+    It needs nothing from the dataset's tables, so its fingerprints are read and sorted before
+    the write transaction, while the database stays unlocked. Padding, coding and digesting
+    them (pure Python, a tenth of the write phase) then run on `helper` while the transaction
+    writes records and tags, which SQLite does without holding the GIL. No delta bridges to
+    this index and its dummies are new.
+    """
+    params = choose_parameters(previous, staging.distinct_tag_count(), pad=pad)
+    real = DecodedIndex.from_fingerprints(tag_fingerprints(staging.tags(), params), params)
+    return helper.submit(
+        _publish,
+        real,
+        pad=pad,
+        previous=None,
+        reusable_dummies=frozenset(),
+        delta_bytes_since_keyframe=0,
+    )
+
+
+def _next_index(writer: EpochWriter, *, key_version: int, pad: bool) -> _EpochIndex:
+    """The index of the next epoch after an incremental change (inside the transaction)."""
+    latest = writer.latest
+    if latest is None:
+        raise RuntimeError("an incremental epoch needs a previous epoch")
+    previous = writer.store.index(writer.name)
+    kept, added = _incremental_index(writer, previous)
+    count = len(kept) + len(added)
+    if choose_parameters(previous.params, count, pad=pad) == previous.params:
+        real = DecodedIndex.from_fingerprints([*kept, *added], previous.params)
+    else:
+        params = choose_parameters(previous.params, writer.distinct_tag_count(), pad=pad)
+        real = DecodedIndex.from_fingerprints(tag_fingerprints(writer.all_tags(), params), params)
+    continuous = latest.key_version == key_version and previous.params == real.params
+    return _publish(
+        real,
+        pad=pad,
+        previous=previous if continuous else None,
+        reusable_dummies=writer.store.dummies(writer.name) if continuous else frozenset(),
+        delta_bytes_since_keyframe=writer.delta_bytes_since_keyframe(),
+    )
+
+
+def _write_epoch(
+    store: DatasetStore,
+    staging: Staging,
+    name: str,
+    *,
+    expected_epoch: int | None,
+    key_version: int,
+    pad: bool,
+    replace_all: bool,
+    created: datetime,
+    prepare: Callable[[EpochWriter], None],
+) -> EpochInfo:
+    """Apply the staging and store the new epoch in one transaction; return the epoch.
+
+    With `replace_all` (the first epoch, a key rotation) every tag of the dataset is replaced by
+    the staged ones, and the index is built from the staging, mostly before the transaction
+    begins and the rest alongside it (`_full_index_from_staging`).
+    """
+    number = 1 if expected_epoch is None else expected_epoch + 1
+    staging.index_tags()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-coding") as helper:
+        full: Future[_EpochIndex] | None = None
+        if replace_all:
+            latest = store.latest_epoch(name)
+            previous = None if latest is None else latest.params
+            full = _full_index_from_staging(staging, previous, helper, pad=pad)
+        with store.write(name, expected_epoch=expected_epoch) as writer:
+            prepare(writer)
+            applied = writer.apply(number, replace_all=replace_all)
+            if full is not None:
+                index = full.result()
+            else:
+                index = _next_index(writer, key_version=key_version, pad=pad)
+            _insert_epoch(writer, number, key_version, created, index, applied)
+    epoch = store.epoch(name, number)
+    assert epoch is not None
+    return epoch
+
+
+def _insert_epoch(
+    writer: EpochWriter,
+    number: int,
+    key_version: int,
+    created: datetime,
+    index: _EpochIndex,
+    applied: AppliedCounts,
+) -> None:
+    writer.insert_epoch(
+        NewEpoch(
+            epoch=number,
+            key_version=key_version,
+            created=created,
+            record_count=writer.record_count(),
+            published=index.published,
+            real_count=index.real.count,
+            encoded=index.encoded,
+            digest=index.digest,
+            delta=index.delta,
+            keyframe=index.keyframe,
+            dummies=index.dummies,
+            added=applied.added,
+            updated=applied.updated,
+            deleted=applied.deleted,
+            evaluated=applied.evaluated,
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Import and rotation.
+# ---------------------------------------------------------------------------------------------
+
+
+def _read_and_evaluate(
+    pipeline: _Pipeline,
+    store: DatasetStore,
+    name: str,
+    records: Iterable[SourceRecord | SourceError],
+) -> int:
+    """Stage and evaluate every input record; return how many were unchanged.
+
+    The worker pool is shut down before this returns, so that it holds no memory or cores
+    while the epoch is written.
+    """
+    unchanged = 0
+    with pipeline.evaluator:
+        batch: list[SourceRecord | SourceError] = []
+        for item in records:
+            batch.append(item)
+            if len(batch) >= _READ_BATCH:
+                unchanged += _classify(pipeline, store, name, batch)
+                batch = []
+        unchanged += _classify(pipeline, store, name, batch)
+        pipeline.finish()
+    return unchanged
+
+
+def _rekey_all(pipeline: _Pipeline, store: DatasetStore, name: str) -> None:
+    """Stage every record of `name` for re-evaluation and evaluate it (a key rotation)."""
+    with pipeline.evaluator:
+        rows: list[_StagedRow] = []
+        for position, (record_id, content) in enumerate(store.iter_record_contents(name), 1):
+            rows.append((record_id, position, Change.REKEY, None, None, None))
+            pipeline.evaluate(record_id, position, content)
+            if len(rows) >= _READ_BATCH:
+                pipeline.stage(rows)
+                rows = []
+        pipeline.stage(rows)
+        pipeline.finish()
+
+
+def _check_declared(info: DatasetInfo, dataset: Dataset) -> None:
+    """Refuse a node.toml whose suite or mode no longer matches the stored dataset."""
+    for what, stored, declared in (
+        ("suite", info.suite.value.identifier, dataset.suite.value.identifier),
+        ("mode", info.mode.name, dataset.mode.name),
+    ):
+        if stored != declared:
+            raise InputError(
+                f"node.toml: datasets.{dataset.name}.{what} is {declared!r}, but the dataset was "
+                f"created with {stored!r}; the suite and mode of a dataset cannot change "
+                "(declare a new dataset instead)"
+            )
+
+
+def _unseal_current(
+    store: DatasetStore, name: str, node_id: str, passphrase: bytes
+) -> tuple[int, bytes]:
+    key = store.current_key(name)
+    if key is None:
+        raise StorageError(f"dataset {name!r} has no current OPRF key")
+    private = unseal_private_key(
+        key.sealed_private_key, passphrase, node_id=node_id, dataset=name, key_version=key.version
+    )
+    return key.version, private
+
+
+def import_records(
+    store: DatasetStore,
+    dataset: Dataset,
+    records: Iterable[SourceRecord | SourceError],
+    *,
+    node_id: str,
+    passphrase: bytes,
+    options: ImportOptions | None = None,
+    clock: Callable[[], datetime] = _now,
+    on_phase: Callable[[str], None] | None = None,
+    sealing_cost: ScryptCost = DEFAULT_COST,
+) -> EpochResult:
+    """Import `records` into `dataset` as one new epoch (see the module docstring).
+
+    The first import creates the dataset and its key (sealed under `passphrase`). Records with
+    an id already stored are updated (re-evaluated only if their content changed), deletions
+    remove records, and an input that changes nothing makes no epoch. The epoch is committed
+    unlogged: call `log_epochs` next.
+
+    Raises:
+        ImportRejected: some records are invalid and `options.skip_invalid` is off; nothing was
+            written.
+        InputError: the passphrase is wrong, or node.toml disagrees with the stored dataset.
+        StorageError: the database failed, or the dataset changed meanwhile.
+    """
+    options = options or ImportOptions()
+    started = time.perf_counter()
+    name = dataset.name
+    info = store.dataset(name)
+    created = clock()
+    if info is not None:
+        _check_declared(info, dataset)
+        key_version, private_key = _unseal_current(store, name, node_id, passphrase)
+        profile = info.profile
+        new_key: KeyPair | None = None
+    else:
+        new_key = generate_key_pair(dataset.suite)
+        key_version, private_key, profile = 1, new_key.private_key, DEFAULT_PROFILE
+    latest = store.latest_epoch(name)
+    expected_epoch = None if latest is None else latest.epoch
+    evaluator = Evaluator(
+        dataset.suite,
+        dataset.mode,
+        private_key,
+        profile,
+        name,
+        workers=options.workers,
+        chunk_records=options.chunk_records,
+    )
+    with store.staging() as staging:
+        pipeline = _Pipeline(
+            staging, evaluator, strict=not options.skip_invalid, max_warnings=options.max_warnings
+        )
+        unchanged = _read_and_evaluate(pipeline, store, name, records)
+        rejections = pipeline.sorted_rejections()
+        if rejections and not options.skip_invalid:
+            raise ImportRejected(rejections)
+        evaluated_at = time.perf_counter()
+        if on_phase is not None:
+            on_phase("writing")
+
+        # The key is sealed before the transaction: scrypt takes a quarter of a second, which
+        # the database lock need not wait for.
+        sealed = (
+            None
+            if new_key is None
+            else seal_private_key(
+                new_key.private_key,
+                passphrase,
+                node_id=node_id,
+                dataset=name,
+                key_version=1,
+                cost=sealing_cost,
+            )
+        )
+
+        def prepare(writer: EpochWriter) -> None:
+            if new_key is not None and sealed is not None:
+                writer.create_dataset(dataset.suite, dataset.mode, profile, created)
+                writer.add_key(1, sealed, new_key.public_key, created)
+
+        epoch = None
+        if staging.change_count() > 0 or info is None:
+            epoch = _write_epoch(
+                store,
+                staging,
+                name,
+                expected_epoch=expected_epoch,
+                key_version=key_version,
+                pad=dataset.pad_to_bucket,
+                replace_all=latest is None,
+                created=created,
+                prepare=prepare,
+            )
+    finished = time.perf_counter()
+    return EpochResult(
+        dataset=name,
+        epoch=epoch,
+        added=0 if epoch is None else epoch.added,
+        updated=0 if epoch is None else epoch.updated,
+        deleted=0 if epoch is None else epoch.deleted,
+        unchanged=unchanged,
+        keys_evaluated=pipeline.keys_evaluated,
+        records_evaluated=pipeline.records_evaluated,
+        rejections=rejections,
+        warnings=tuple(pipeline.warnings),
+        warning_count=pipeline.warning_count,
+        created_dataset=info is None,
+        timings={
+            "read_and_evaluate": evaluated_at - started,
+            "write": finished - evaluated_at,
+            "total": finished - started,
+        },
+    )
+
+
+def rotate_key(
+    store: DatasetStore,
+    dataset: Dataset,
+    *,
+    node_id: str,
+    passphrase: bytes,
+    workers: int | None = None,
+    chunk_records: int = DEFAULT_CHUNK_RECORDS,
+    clock: Callable[[], datetime] = _now,
+    sealing_cost: ScryptCost = DEFAULT_COST,
+) -> EpochResult:
+    """Replace the dataset's OPRF key: re-evaluate every record into a new epoch.
+
+    The current key is unsealed first, which proves the passphrase: the new key is sealed under
+    the same one. In one transaction the new key is stored, the old one retired, every tag
+    replaced and the new epoch (a keyframe, with fresh dummies) committed, unlogged: call
+    `log_epochs` next, which logs `key_rotated` before the epoch.
+
+    Raises:
+        InputError: no data yet, a wrong passphrase, or node.toml disagrees with the dataset.
+        StorageError: a stored record no longer gives keys, or the database failed.
+    """
+    started = time.perf_counter()
+    name = dataset.name
+    info = store.dataset(name)
+    latest = store.latest_epoch(name)
+    if info is None or latest is None:
+        raise InputError(f"dataset {name!r} has no data yet: there is no key to rotate")
+    _check_declared(info, dataset)
+    old_version, _ = _unseal_current(store, name, node_id, passphrase)
+    new_key = generate_key_pair(info.suite)
+    new_version = old_version + 1
+    created = clock()
+    sealed = seal_private_key(
+        new_key.private_key,
+        passphrase,
+        node_id=node_id,
+        dataset=name,
+        key_version=new_version,
+        cost=sealing_cost,
+    )
+    evaluator = Evaluator(
+        info.suite,
+        info.mode,
+        new_key.private_key,
+        info.profile,
+        name,
+        workers=workers,
+        chunk_records=chunk_records,
+    )
+    with store.staging() as staging:
+        pipeline = _Pipeline(staging, evaluator, strict=True, max_warnings=0)
+        _rekey_all(pipeline, store, name)
+        if pipeline.rejections:
+            first = pipeline.sorted_rejections()[0]
+            raise StorageError(
+                f"dataset {name!r}: {len(pipeline.rejections)} stored record(s) no longer give "
+                f"match keys under profile {info.profile} (record {first.line} in storage "
+                f"order: {first.reason}); the key was not rotated"
+            )
+        evaluated_at = time.perf_counter()
+
+        def prepare(writer: EpochWriter) -> None:
+            writer.add_key(new_version, sealed, new_key.public_key, created)
+            writer.retire_key(old_version, created)
+
+        epoch = _write_epoch(
+            store,
+            staging,
+            name,
+            expected_epoch=latest.epoch,
+            key_version=new_version,
+            pad=dataset.pad_to_bucket,
+            replace_all=True,
+            created=created,
+            prepare=prepare,
+        )
+    finished = time.perf_counter()
+    return EpochResult(
+        dataset=name,
+        epoch=epoch,
+        keys_evaluated=pipeline.keys_evaluated,
+        records_evaluated=pipeline.records_evaluated,
+        unchanged=epoch.record_count,
+        timings={
+            "read_and_evaluate": evaluated_at - started,
+            "write": finished - evaluated_at,
+            "total": finished - started,
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit.
+# ---------------------------------------------------------------------------------------------
+
+
+def log_epochs(
+    store: DatasetStore, audit: AuditLog, node_id: str, *, clock: Callable[[], datetime] = _now
+) -> list[EpochInfo]:
+    """Log every committed but unlogged epoch, oldest first, and mark each one published.
+
+    An epoch whose key differs from its predecessor's is preceded by a `key_rotated` entry
+    holding SHA-256 of the new public key; both are appended in one durable batch. The entries
+    hold the dataset name, epoch, record count and digests only, never a record value.
+    """
+    logged: list[EpochInfo] = []
+    for epoch in store.unlogged_epochs():
+        now = clock()
+        entries: list[AuditEntry] = []
+        previous = store.epoch(epoch.dataset, epoch.epoch - 1)
+        if previous is not None and previous.key_version != epoch.key_version:
+            key = next(k for k in store.keys(epoch.dataset) if k.version == epoch.key_version)
+            entries.append(
+                AuditEntry(
+                    kind=EntryKind.KEY_ROTATED,
+                    time=now,
+                    node=node_id,
+                    dataset=epoch.dataset,
+                    key_fingerprint=hashlib.sha256(key.public_key).digest(),
+                )
+            )
+        entries.append(
+            AuditEntry(
+                kind=EntryKind.DATASET_EPOCH_PUBLISHED,
+                time=now,
+                node=node_id,
+                dataset=epoch.dataset,
+                epoch=epoch.epoch,
+                element_count=epoch.record_count,
+                index_digest=epoch.index_digest,
+            )
+        )
+        indexes = audit.append_many(entries)
+        store.mark_logged(epoch.dataset, epoch.epoch, indexes[-1])
+        updated = store.epoch(epoch.dataset, epoch.epoch)
+        assert updated is not None
+        logged.append(updated)
+    return logged

@@ -1,0 +1,144 @@
+"""The owner's policy at request time: the peer's rule, its daily quota and the replay window.
+
+The decisions are `protocol.admission`'s, in its order; this module holds what they need from
+the node: the rule a peer has for a dataset (`rule`), and in the node's database the elements
+charged per peer, rule and UTC day and the request ids seen within twice `FRESHNESS`
+(`charge`, `remember`).
+
+`charge` runs in one transaction, so two concurrent requests cannot both pass a quota that only
+one fits, and a request refused by the quota leaves the count unchanged.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from crypto.errors import PeerError, StorageError, UnknownPeer
+from node.config import NodeConfig, PolicyRule
+from protocol.admission import FRESHNESS, REQUEST_ID_BYTES, Admission, Rule
+
+__all__ = ["PolicyEngine"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS policy_usage (
+    peer TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    day TEXT NOT NULL,
+    elements INTEGER NOT NULL,
+    PRIMARY KEY (peer, scope, day)
+);
+CREATE TABLE IF NOT EXISTS policy_seen_requests (
+    request_id BLOB PRIMARY KEY,
+    peer TEXT NOT NULL,
+    seen_at REAL NOT NULL
+);
+"""
+
+
+class PolicyEngine:
+    """One node's `[[policy]]` rules, with the quota counts and replay window behind them."""
+
+    def __init__(self, config: NodeConfig, database: Path) -> None:
+        self._config = config
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(database, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout = 5000")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as error:
+            raise StorageError(f"cannot open the policy tables in {database}: {error}") from error
+
+    def reconfigure(self, config: NodeConfig) -> None:
+        """Use `config` from now on (the peers of a newer federation directory)."""
+        self._config = config
+
+    def close(self) -> None:
+        self._db.close()
+
+    @property
+    def max_batch(self) -> int:
+        """The node's own batch limit (`[limits] max_batch`), which every rule is held to."""
+        return self._config.limits.max_batch
+
+    def rule(self, peer: str, dataset: str) -> PolicyRule | None:
+        """The rule `peer` has for `dataset`; None for no rule or a dataset the node lacks.
+
+        Raises:
+            UnknownPeer: `peer` is not among the node's peers.
+        """
+        if self._config.peer(peer) is None:
+            raise UnknownPeer(f"node {peer} is not a known peer")
+        if self._config.dataset(dataset) is None:
+            return None
+        return self._config.rule_for(peer, dataset)
+
+    def charge(self, admission: Admission, request_id: bytes, now: datetime) -> None:
+        """Refuse a replayed request, then let `admission` check the quota and charge it.
+
+        One transaction: the request id is remembered and the elements counted, or neither.
+        """
+        day = now.date().isoformat()
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._remember(admission.peer, request_id, now)
+                    scope = _scope(admission.rule)
+                    used = self._used(admission.peer, scope, day)
+                    admission.check_quota(used)
+                    self._db.execute(
+                        "INSERT INTO policy_usage VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT (peer, scope, day) "
+                        "DO UPDATE SET elements = elements + excluded.elements",
+                        (admission.peer, scope, day, admission.elements),
+                    )
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as error:
+                raise StorageError(f"cannot record the request: {error}") from error
+
+    def remember(self, peer: str, request_id: bytes, now: datetime) -> None:
+        """Refuse a replayed request without charging a quota (disclosure requests)."""
+        with self._lock:
+            try:
+                self._remember(peer, request_id, now)
+            except sqlite3.Error as error:
+                raise StorageError(f"cannot record the request: {error}") from error
+
+    def _remember(self, peer: str, request_id: bytes, now: datetime) -> None:
+        if len(request_id) != REQUEST_ID_BYTES:
+            raise PeerError(
+                f"the request id must be {REQUEST_ID_BYTES} bytes, got {len(request_id)}"
+            )
+        horizon = (now - 2 * FRESHNESS).timestamp()
+        self._db.execute("DELETE FROM policy_seen_requests WHERE seen_at < ?", (horizon,))
+        inserted = self._db.execute(
+            "INSERT OR IGNORE INTO policy_seen_requests VALUES (?, ?, ?)",
+            (request_id, peer, now.timestamp()),
+        ).rowcount
+        if inserted == 0:
+            raise PeerError("this request was already received (replay)")
+
+    def _used(self, peer: str, scope: str, day: str) -> int:
+        row = self._db.execute(
+            "SELECT elements FROM policy_usage WHERE peer = ? AND scope = ? AND day = ?",
+            (peer, scope, day),
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def used_today(self, peer: str, rule: PolicyRule, now: datetime | None = None) -> int:
+        """Elements `peer` has used today (UTC) under `rule`."""
+        day = (now or datetime.now(UTC)).date().isoformat()
+        with self._lock:
+            return self._used(peer, _scope(rule), day)
+
+
+def _scope(rule: Rule) -> str:
+    # A peer has at most one rule per dataset (node.config refuses overlaps), so the sorted
+    # dataset names identify the rule whose quota is charged.
+    return ",".join(sorted(rule.datasets))

@@ -1,0 +1,99 @@
+"""The member node's gRPC server: mutual TLS, message limits, the Match and health services."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from crypto.errors import StorageError
+from node.config import NodeConfig
+from node.keys.tls import TlsCredentials
+from node.owner.disclosure_service import DisclosureService
+from node.owner.match_service import MatchService
+from proto.blindhit.v1 import common_pb2, match_pb2
+
+__all__ = ["create_server"]
+
+# Enough threads that slow peers cannot starve fast ones; the OPRF work itself runs in libsodium
+# with the interpreter lock released, so two cores are used by two or more of them.
+DEFAULT_WORKERS = 16
+
+
+def create_server(
+    config: NodeConfig,
+    tls: TlsCredentials,
+    match: MatchService,
+    *,
+    port: int | None = None,
+    workers: int = DEFAULT_WORKERS,
+    disclosure: DisclosureService | None = None,
+) -> tuple[grpc.Server, int]:
+    """Build and bind (not start) the server; return it and the bound port.
+
+    `port` overrides the configured one; 0 binds an ephemeral port, as tests do.
+    """
+    limits = config.limits
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="blindhit-rpc"),
+        options=[
+            ("grpc.max_receive_message_length", limits.max_message_bytes),
+            ("grpc.max_send_message_length", limits.max_message_bytes),
+        ],
+        maximum_concurrent_rpcs=workers * 4,
+    )
+    server.add_generic_rpc_handlers((_match_handlers(match),))
+    if disclosure is not None:
+        server.add_generic_rpc_handlers((_disclosure_handlers(disclosure),))
+    health_service = health.HealthServicer()
+    health_service.set("", health_pb2.HealthCheckResponse.SERVING)
+    health_service.set("blindhit.v1.Match", health_pb2.HealthCheckResponse.SERVING)
+    if disclosure is not None:
+        health_service.set("blindhit.v1.Disclosure", health_pb2.HealthCheckResponse.SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health_service, server)
+    listen = config.node.listen
+    chosen = listen.port if port is None else port
+    address = f"[{listen.host}]:{chosen}" if ":" in listen.host else f"{listen.host}:{chosen}"
+    try:
+        bound = server.add_secure_port(address, tls.server_credentials())
+    except RuntimeError as error:
+        raise StorageError(f"cannot listen on {address}: {error}") from error
+    if bound == 0:
+        raise StorageError(f"cannot listen on {address}: the address is in use or not local")
+    return server, bound
+
+
+def _match_handlers(match: MatchService) -> grpc.GenericRpcHandler[bytes, object]:
+    """The Match service with raw-bytes requests, decoded by the servicer itself.
+
+    The generated registration would decode requests in the gRPC runtime, which answers an
+    undecodable one with INTERNAL; decoding in the servicer answers it INVALID_ARGUMENT.
+    """
+    envelope = common_pb2.SignedEnvelope.SerializeToString
+    handlers = {
+        "SyncIndex": grpc.unary_stream_rpc_method_handler(
+            match.SyncIndex, response_serializer=match_pb2.IndexChunk.SerializeToString
+        ),
+        "BlindEvaluate": grpc.unary_unary_rpc_method_handler(
+            match.BlindEvaluate, response_serializer=envelope
+        ),
+        "OwnerMatch": grpc.unary_unary_rpc_method_handler(
+            match.OwnerMatch, response_serializer=envelope
+        ),
+    }
+    return grpc.method_handlers_generic_handler("blindhit.v1.Match", handlers)
+
+
+def _disclosure_handlers(service: DisclosureService) -> grpc.GenericRpcHandler[bytes, object]:
+    """The Disclosure service, with raw-bytes requests like the Match service."""
+    envelope = common_pb2.SignedEnvelope.SerializeToString
+    handlers = {
+        "RequestDisclosure": grpc.unary_unary_rpc_method_handler(
+            service.RequestDisclosure, response_serializer=envelope
+        ),
+        "FetchRelease": grpc.unary_unary_rpc_method_handler(
+            service.FetchRelease, response_serializer=envelope
+        ),
+    }
+    return grpc.method_handlers_generic_handler("blindhit.v1.Disclosure", handlers)

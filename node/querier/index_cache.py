@@ -1,0 +1,138 @@
+"""The querier's cache of its peers' match indexes, in the node's SQLite database.
+
+A cached index is kept in its canonical wire form with the header the peer signed off on (suite,
+mode, public key, keying profile, epoch, digest), so that a later sync asks only for the delta
+from that epoch and a restart does not need a full transfer. An index whose digest does not match
+the header it came with is never cached. Nothing here is secret to the querier, but it is still
+the owner's published data: it stays in this node's database and is not logged.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from crypto.errors import PeerError, StorageError
+from crypto.oprf import Mode, Suite
+from protocol.match_index import DecodedIndex, apply_delta, decode_index
+
+__all__ = ["CachedIndex", "PeerIndexCache"]
+
+# A peer may not make this node hold more than this many index entries for one dataset.
+MAX_INDEX_ENTRIES = 200_000_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS peer_indexes (
+    peer TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    suite TEXT NOT NULL,
+    mode INTEGER NOT NULL,
+    public_key BLOB NOT NULL,
+    keying_profile TEXT NOT NULL,
+    digest BLOB NOT NULL,
+    payload BLOB NOT NULL,
+    PRIMARY KEY (peer, dataset)
+);
+"""
+
+
+@dataclass(frozen=True)
+class CachedIndex:
+    """A peer's index of one dataset at one epoch, decoded and checked against its digest."""
+
+    peer: str
+    dataset: str
+    epoch: int
+    suite: Suite
+    mode: Mode
+    public_key: bytes
+    keying_profile: str
+    index: DecodedIndex
+
+
+class PeerIndexCache:
+    """Read and update cached peer indexes; decoded indexes are also kept in memory."""
+
+    def __init__(self, database: Path) -> None:
+        self._lock = threading.Lock()
+        self._memory: dict[tuple[str, str], CachedIndex] = {}
+        try:
+            self._db = sqlite3.connect(database, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout = 5000")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as error:
+            raise StorageError(f"cannot open the index cache in {database}: {error}") from error
+
+    def close(self) -> None:
+        self._db.close()
+
+    def get(self, peer: str, dataset: str) -> CachedIndex | None:
+        """The cached index of `peer`'s `dataset`, or None."""
+        with self._lock:
+            cached = self._memory.get((peer, dataset))
+            if cached is not None:
+                return cached
+            row = self._db.execute(
+                "SELECT epoch, suite, mode, public_key, keying_profile, digest, payload "
+                "FROM peer_indexes WHERE peer = ? AND dataset = ?",
+                (peer, dataset),
+            ).fetchone()
+        if row is None:
+            return None
+        epoch, suite, mode, public_key, profile, digest, payload = row
+        index = decode_index(bytes(payload), max_count=MAX_INDEX_ENTRIES)
+        if index.digest() != bytes(digest):
+            return None
+        cached = CachedIndex(
+            peer, dataset, int(epoch), Suite.from_identifier(str(suite)), Mode(int(mode)),
+            bytes(public_key), str(profile), index,
+        )  # fmt: skip
+        with self._lock:
+            self._memory[(peer, dataset)] = cached
+        return cached
+
+    def update(
+        self,
+        peer: str,
+        dataset: str,
+        *,
+        epoch: int,
+        suite: Suite,
+        mode: Mode,
+        public_key: bytes,
+        keying_profile: str,
+        digest: bytes,
+        payload: bytes,
+        delta: bool,
+    ) -> CachedIndex:
+        """Apply a full index or a delta from the peer and cache the result.
+
+        Raises `PeerError` if the payload does not decode, a delta does not apply to the cached
+        epoch, or the result does not have the digest the peer announced.
+        """
+        if delta:
+            base = self.get(peer, dataset)
+            if base is None:
+                raise PeerError(f"peer {peer} sent a delta but no index of {dataset} is cached")
+            index = apply_delta(base.index, payload, max_count=MAX_INDEX_ENTRIES)
+        else:
+            index = decode_index(payload, max_count=MAX_INDEX_ENTRIES)
+        if index.digest() != digest:
+            raise PeerError(f"the index of {dataset} from peer {peer} does not match its digest")
+        cached = CachedIndex(peer, dataset, epoch, suite, mode, public_key, keying_profile, index)
+        with self._lock:
+            try:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO peer_indexes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        peer, dataset, epoch, suite.value.identifier, int(mode), public_key,
+                        keying_profile, digest, index.encode(),
+                    ),
+                )  # fmt: skip
+            except sqlite3.Error as error:
+                raise StorageError(f"cannot cache the index of {peer}: {error}") from error
+            self._memory[(peer, dataset)] = cached
+        return cached

@@ -1,0 +1,276 @@
+"""The querier's connection to one peer: signed requests out, verified answers in.
+
+`PeerClient` speaks the Match service over mutual TLS. Every request is signed with this node's
+identity key (`node.transport.envelope`); every answer must be signed by the peer's identity key as listed
+in `[[peers]]` and must echo the request id, so neither a relay nor a wrong server can forge or
+replay it. Each call has a deadline; transport failures become `PeerUnavailable` with the peer
+named, and refusals keep the peer's one-line reason and status.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from google.protobuf.message import DecodeError
+
+from crypto.errors import PeerError
+from node.config import Limits, Peer
+from node.keys.tls import TlsCredentials
+from node.transport.envelope import Label, open_envelope, seal_envelope
+from node.transport.rpc import RECONNECT_OPTIONS
+from proto.blindhit.v1 import common_pb2, disclosure_pb2, match_pb2
+from protocol.check import RequestPurpose
+
+__all__ = ["PeerClient", "PeerRefused", "PeerUnavailable"]
+
+"""Reconnection backoff of every channel to another node. gRPC's default grows to two minutes,
+so a peer that restarted would stay unreachable long after it is back; five seconds at most."""
+
+
+class PeerUnavailable(PeerError):
+    """The peer could not be reached in time (down, unreachable, deadline exceeded)."""
+
+
+class PeerRefused(PeerError):
+    """The peer answered with an error status; `status` keeps its code."""
+
+    def __init__(self, message: str, status: grpc.StatusCode) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class SignedAnswer:
+    """A verified answer and the exact signed bytes, kept as evidence."""
+
+    body: bytes
+    envelope: bytes
+
+
+class PeerClient:
+    """One mutual-TLS channel to a peer's Match service."""
+
+    def __init__(
+        self,
+        node_id: str,
+        identity: Ed25519PrivateKey,
+        tls: TlsCredentials,
+        peer: Peer,
+        limits: Limits,
+    ) -> None:
+        self.peer = peer
+        self._node_id = node_id
+        self._identity = identity
+        self._limits = limits
+        # The signed body of the latest request, kept so that a refused request can be logged
+        # with the same digest the owner logs (`node.audit.entries.digest_request` of it).
+        self.last_sent = b""
+        self._trusted = {peer.id: Ed25519PublicKey.from_public_bytes(peer.identity_key.public_key)}
+        self._channel = grpc.secure_channel(
+            str(peer.endpoint),
+            tls.channel_credentials(),
+            options=[
+                ("grpc.max_receive_message_length", limits.max_message_bytes),
+                ("grpc.max_send_message_length", limits.max_message_bytes),
+                *RECONNECT_OPTIONS,
+            ],
+        )
+        serialize = common_pb2.SignedEnvelope.SerializeToString
+        self._sync = self._channel.unary_stream(
+            "/blindhit.v1.Match/SyncIndex",
+            request_serializer=serialize,
+            response_deserializer=match_pb2.IndexChunk.FromString,
+        )
+        self._evaluate = self._channel.unary_unary(
+            "/blindhit.v1.Match/BlindEvaluate",
+            request_serializer=serialize,
+            response_deserializer=common_pb2.SignedEnvelope.FromString,
+        )
+        self._owner_match = self._channel.unary_unary(
+            "/blindhit.v1.Match/OwnerMatch",
+            request_serializer=serialize,
+            response_deserializer=common_pb2.SignedEnvelope.FromString,
+        )
+        self._request_disclosure = self._channel.unary_unary(
+            "/blindhit.v1.Disclosure/RequestDisclosure",
+            request_serializer=serialize,
+            response_deserializer=common_pb2.SignedEnvelope.FromString,
+        )
+        self._fetch_release = self._channel.unary_unary(
+            "/blindhit.v1.Disclosure/FetchRelease",
+            request_serializer=serialize,
+            response_deserializer=common_pb2.SignedEnvelope.FromString,
+        )
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> PeerClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _context(self, purpose: RequestPurpose) -> common_pb2.RequestContext:
+        return common_pb2.RequestContext(
+            request_id=os.urandom(16),
+            querier_node=self._node_id,
+            officer_id=purpose.officer_id,
+            purpose=purpose.purpose,
+            legal_basis=purpose.legal_basis,
+            case_reference=purpose.case_reference,
+            issued_at_ms=int(time.time() * 1000),
+        )
+
+    def _sealed(self, label: Label, body: bytes) -> common_pb2.SignedEnvelope:
+        envelope = seal_envelope(label, body, self._node_id, self._identity)
+        self.last_sent = body
+        return envelope
+
+    def _failure(self, error: grpc.RpcError) -> PeerError:
+        # The errors gRPC raises are also grpc.Call objects, which the type stubs cannot express.
+        call: Any = error
+        code = call.code() if hasattr(call, "code") else grpc.StatusCode.UNKNOWN
+        details = (call.details() if hasattr(call, "details") else None) or "no detail"
+        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            return PeerUnavailable(f"peer {self.peer.id} is unreachable: {details}")
+        return PeerRefused(f"peer {self.peer.id} refused: {details}", code)
+
+    def _open_answer(self, label: Label, envelope: common_pb2.SignedEnvelope) -> SignedAnswer:
+        body = open_envelope(label, envelope, self._trusted, expected_signer=self.peer.id)
+        return SignedAnswer(body, envelope.SerializeToString())
+
+    def sync_index(
+        self, dataset: str, have_epoch: int, purpose: RequestPurpose
+    ) -> tuple[match_pb2.IndexHeader, bytes]:
+        """Fetch the peer's index of `dataset`: a delta from `have_epoch`, or the full index."""
+        request = match_pb2.IndexRequest(
+            context=self._context(purpose), dataset=dataset, have_epoch=have_epoch
+        )
+        envelope = self._sealed(Label.INDEX_REQUEST, request.SerializeToString())
+        header: match_pb2.IndexHeader | None = None
+        parts: list[bytes] = []
+        received = 0
+        try:
+            for chunk in self._sync(envelope, timeout=self._limits.sync_deadline_seconds):
+                if chunk.HasField("header"):
+                    if header is not None:
+                        raise PeerError(f"peer {self.peer.id} sent two index headers")
+                    header = chunk.header
+                    continue
+                if header is None:
+                    raise PeerError(f"peer {self.peer.id} sent index data before its header")
+                received += len(chunk.payload)
+                if received > header.payload_length:
+                    raise PeerError(f"peer {self.peer.id} sent more index data than announced")
+                parts.append(chunk.payload)
+        except grpc.RpcError as error:
+            raise self._failure(error) from None
+        if header is None or received != header.payload_length:
+            raise PeerError(f"peer {self.peer.id} sent an incomplete index")
+        return header, b"".join(parts)
+
+    def blind_evaluate(
+        self,
+        dataset: str,
+        epoch: int,
+        elements: Sequence[bytes],
+        purpose: RequestPurpose,
+        info: bytes = b"",
+    ) -> tuple[match_pb2.BlindEvaluateResponse, SignedAnswer, bytes]:
+        """Send blinded elements; return the verified answer, its evidence and the signed body."""
+        request = match_pb2.BlindEvaluateRequest(
+            context=self._context(purpose),
+            dataset=dataset,
+            epoch=epoch,
+            info=info,
+            blinded_elements=list(elements),
+        )
+        envelope = self._sealed(Label.BLIND_EVALUATE_REQUEST, request.SerializeToString())
+        try:
+            answer = self._evaluate(envelope, timeout=self._limits.deadline_seconds)
+        except grpc.RpcError as error:
+            raise self._failure(error) from None
+        signed = self._open_answer(Label.BLIND_EVALUATE_RESPONSE, answer)
+        response = _decode_answer(match_pb2.BlindEvaluateResponse, signed.body, self.peer.id)
+        _check_echo(response.request_id, request.context.request_id, self.peer.id)
+        return response, signed, envelope.body
+
+    def owner_match(
+        self, dataset: str, epoch: int, tags: Sequence[bytes], purpose: RequestPurpose
+    ) -> tuple[match_pb2.OwnerMatchResponse, SignedAnswer, bytes]:
+        """Send finalised tags (owner-match mode); return the verified per-tag answer."""
+        request = match_pb2.OwnerMatchRequest(
+            context=self._context(purpose), dataset=dataset, epoch=epoch, tags=list(tags)
+        )
+        envelope = self._sealed(Label.OWNER_MATCH_REQUEST, request.SerializeToString())
+        try:
+            answer = self._owner_match(envelope, timeout=self._limits.deadline_seconds)
+        except grpc.RpcError as error:
+            raise self._failure(error) from None
+        signed = self._open_answer(Label.OWNER_MATCH_RESPONSE, answer)
+        response = _decode_answer(match_pb2.OwnerMatchResponse, signed.body, self.peer.id)
+        _check_echo(response.request_id, request.context.request_id, self.peer.id)
+        return response, signed, envelope.body
+
+    def request_disclosure(
+        self, request: disclosure_pb2.DisclosureRequest
+    ) -> tuple[disclosure_pb2.DisclosureAck, SignedAnswer, bytes]:
+        """File a disclosure request (its context already set); return the owner's signed ack."""
+        envelope = self._sealed(Label.DISCLOSURE_REQUEST, request.SerializeToString())
+        try:
+            answer = self._request_disclosure(envelope, timeout=self._limits.deadline_seconds)
+        except grpc.RpcError as error:
+            raise self._failure(error) from None
+        signed = self._open_answer(Label.DISCLOSURE_ACK, answer)
+        ack = _decode_answer(disclosure_pb2.DisclosureAck, signed.body, self.peer.id)
+        _check_echo(ack.request_id, request.context.request_id, self.peer.id)
+        return ack, signed, envelope.body
+
+    def fetch_release(
+        self, request_id: bytes, purpose: RequestPurpose
+    ) -> tuple[disclosure_pb2.FetchResponse, SignedAnswer, bytes]:
+        """Ask where disclosure request `request_id` stands; the release comes once approved."""
+        request = disclosure_pb2.FetchRequest(
+            context=self._context(purpose), disclosure_request_id=request_id
+        )
+        envelope = self._sealed(Label.FETCH_REQUEST, request.SerializeToString())
+        try:
+            answer = self._fetch_release(envelope, timeout=self._limits.deadline_seconds)
+        except grpc.RpcError as error:
+            raise self._failure(error) from None
+        signed = self._open_answer(Label.FETCH_RESPONSE, answer)
+        response = _decode_answer(disclosure_pb2.FetchResponse, signed.body, self.peer.id)
+        _check_echo(response.disclosure_request_id, request_id, self.peer.id)
+        return response, signed, envelope.body
+
+    def new_context(self, purpose: RequestPurpose) -> common_pb2.RequestContext:
+        """A fresh request context (new id, now) for a request built by the caller."""
+        return self._context(purpose)
+
+
+_Answer = TypeVar(
+    "_Answer",
+    match_pb2.BlindEvaluateResponse,
+    match_pb2.OwnerMatchResponse,
+    disclosure_pb2.DisclosureAck,
+    disclosure_pb2.FetchResponse,
+)
+
+
+def _decode_answer(message: type[_Answer], body: bytes, peer: str) -> _Answer:
+    try:
+        return message.FromString(body)
+    except DecodeError:
+        raise PeerError(f"the answer of peer {peer} does not decode") from None
+
+
+def _check_echo(echoed: bytes, sent: bytes, peer: str) -> None:
+    if echoed != sent:
+        raise PeerError(f"the answer of peer {peer} is for another request")
