@@ -9,7 +9,7 @@ PSI_VENV := .venv-psi
 PSI_BIN := $(PSI_VENV)/bin
 PSI_STAMP := $(PSI_VENV)/.installed
 
-.PHONY: demo test lint bench proto clean
+.PHONY: demo test check lint bench proto clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,13 @@ $(PSI_STAMP): pyproject.toml bench/requirements-psi.txt
 demo: $(STAMP)
 	$(BIN)/blindhit demo
 
+# Everything: unit, vector, integration (real processes on loopback), fault and benchmark smoke tests.
 test: lint
 	$(BIN)/pytest -n auto
+
+# The inner loop: lint and the unit tests (no server process started), well under a minute.
+check: lint
+	$(BIN)/pytest -n auto tests/unit --ignore=tests/unit/bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

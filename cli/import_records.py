@@ -1,7 +1,8 @@
 """`blindhit import`: load records from CSV or JSON Lines into a dataset, as one new epoch.
 
 The dataset must be declared in node.toml (`[datasets.<name>]`); the mapping file says which
-column holds the record id, each record field and the metadata (`node.datasets.sources`). By default an
+column holds the record id, each record field and the metadata (`node.datasets.sources`). By
+default an
 import is all or nothing: one invalid record and nothing is written, every error is listed as
 `FILE:LINE: FIELD: reason` (the first 50, then a count) and the exit status is 2. With
 `--skip-invalid --rejects FILE` the invalid records go to FILE with their reasons and the rest is

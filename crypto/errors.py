@@ -1,4 +1,5 @@
-"""The error tree of blindhit: one root, `BlindhitError`, and its families by where a fault comes from.
+"""The error tree of blindhit: one root, `BlindhitError`, and its families by where a fault comes
+from.
 
 This is the one errors module of the project. It lives in `crypto/`, the innermost package,
 because dependencies point inward: every package may import `crypto/` and none is imported by

@@ -14,17 +14,10 @@ from pathlib import Path
 
 from crypto.signed_note import Ed25519Verifier
 from federation.ca import CertificateAuthority, certifier, create_ca
-from node.config import (
-    Dataset,
-    KeySettings,
-    NodeConfig,
-    Peer,
-    PolicyRule,
-    load_config,
-    write_config,
-)
+from node.config import Dataset, KeySettings, NodeConfig, PolicyRule, load_config, write_config
 from node.home import InitResult, NodeLayout, init_node_directory
 from protocol.admission import QueryMode
+from protocol.directory import Peer
 from protocol.validation import HostPort
 
 __all__ = ["LocalNode", "allow", "create_local_nodes", "introduce"]

@@ -1,8 +1,8 @@
 """A dataset held in memory: one published epoch, real OPRF key, real wire-form index.
 
 Used by the in-process demo, the benchmarks and the Match service's own tests, where a
-persistent dataset store would only add import time. It implements `node.owner.match_service.DatasetSource`
-for exactly one dataset.
+persistent dataset store would only add import time. It implements
+`node.owner.match_service.DatasetSource` for exactly one dataset.
 """
 
 from __future__ import annotations

@@ -99,7 +99,6 @@ class CertificateAuthority:
         return f"CertificateAuthority({self.name!r}, {str(self.directory)!r})"
 
 
-
 def _check_days(days: int, maximum: int, what: str) -> None:
     if not 1 <= days <= maximum:
         raise InputError(f"{what} validity: expected 1 to {maximum} days, got {days}")

@@ -20,8 +20,8 @@ Layout (directories 0700, private keys and the database 0600, public files 0644)
 Operations:
 
 - `init_federation` creates the directory all at once or not at all (built aside and renamed
-  into place by `node.keys.tls.new_private_directory`), with the CA, the identity key, the TLS key and
-  certificate (recorded as issued in the database) and the configuration.
+  into place by `node.keys.tls.new_private_directory`), with the CA, the identity key, the TLS key
+  and certificate (recorded as issued in the database) and the configuration.
 - `Coordinator.admit` checks and signs a member's certificate request and records the member;
   it is two steps, `prepare_admission` (every check, then the signature; nothing is stored) and
   `complete_admission` (one transaction, the checks made again inside it), so that a caller can

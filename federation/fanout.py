@@ -39,7 +39,8 @@ from crypto.errors import InputError, PeerError
 from node.audit import AuditEntry, AuditLog, Decision, EntryKind
 from node.audit.entries import digest_request
 from node.keys.tls import TlsCredentials
-from node.transport.rpc import RECONNECT_OPTIONS, purpose_fields
+from node.transport.rpc import RECONNECT_OPTIONS
+from node.transport.wire import purpose_fields
 from proto.blindhit.v1 import common_pb2, federation_pb2, match_pb2
 from protocol.admission import check_purpose_fields
 from protocol.validation import HostPort

@@ -289,8 +289,8 @@ class Witness:
     # -----------------------------------------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
-        # Commits are durable when they return (`node.storage.sqlite`), so a cosignature handed out is
-        # never lost by a crash.
+        # Commits are durable when they return (`node.storage.sqlite`), so a cosignature handed out
+        # is never lost by a crash.
         try:
             return connect(self.path)
         except sqlite3.Error as exc:

@@ -96,6 +96,7 @@ from crypto.signed_note import Ed25519Verifier
 from node.datasets.sources import RECORD_FIELDS
 from node.keys.identity import read_passphrase
 from protocol.admission import QueryMode
+from protocol.directory import Peer
 from protocol.disclosure import Handling, StandingRule, Urgency
 from protocol.validation import (
     HostPort,
@@ -123,7 +124,6 @@ __all__ = [
     "Limits",
     "NodeConfig",
     "NodeSettings",
-    "Peer",
     "PolicyRule",
     "QueryMode",
     "load_config",
@@ -193,22 +193,12 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
-class Peer:
-    """`[[peers]]`: another member node this node talks to."""
-
-    id: str
-    endpoint: HostPort
-    identity_key: Ed25519Verifier
-    certificate_fingerprint: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class FederationSettings:
     """`[federation]`: the coordinating node this member belongs to.
 
     With it, the member's peers come from the coordinating node's signed directory, which the
-    member fetches every `refresh_seconds` (`node.querier.membership`); a peer missing from the current
-    directory, or revoked in it, is refused. The coordinating node may relay peers' signed
+    member fetches every `refresh_seconds` (`node.querier.membership`); a peer missing from the
+    current directory, or revoked in it, is refused. The coordinating node may relay peers' signed
     requests (fan-out); its connection is then trusted as a relay, never as a requester.
     """
 

@@ -17,12 +17,14 @@ from crypto.errors import FederationError
 from crypto.signed_note import Ed25519Signer
 from node.audit import AuditLog, CheckpointIssuer
 from node.config import NodeConfig
-from node.disclosing import OwnerDesk, QuerierDesk, load_disclosure_key
 from node.home import NodeLayout, load_node_config, load_tls_credentials
+from node.keys.disclosure import load_disclosure_key
 from node.keys.identity import load_private_key
 from node.keys.tls import TlsCredentials
+from node.owner.disclosure_desk import OwnerDesk
 from node.owner.policy import PolicyEngine
 from node.querier.checker import Querier
+from node.querier.disclosure_desk import QuerierDesk
 from node.querier.index_cache import PeerIndexCache
 from node.querier.membership import Membership, effective_config
 from node.storage.disclosure_requests import DisclosureStore

@@ -200,8 +200,7 @@ class Admission:
         self._require(_Step.EPOCH)
         if asked != current:
             raise StaleEpoch(
-                f"epoch {asked} of {self.dataset} is not current; sync the index "
-                f"to epoch {current}"
+                f"epoch {asked} of {self.dataset} is not current; sync the index to epoch {current}"
             )
         self._step = _Step.EPOCH
 

@@ -68,7 +68,6 @@ from typing import Final, TypeVar
 from crypto.errors import FederationError, InputError, InvalidEncoding, InvalidSignature, PeerError
 from crypto.oprf import Mode, Suite
 from crypto.signed_note import Ed25519Signer, Ed25519Verifier, open_note
-from node.config import Peer
 from protocol.validation import (
     HostPort,
     check_country,
@@ -87,6 +86,7 @@ __all__ = [
     "DirectoryLimits",
     "DirectoryRollback",
     "Member",
+    "Peer",
     "Revocation",
     "RevocationReason",
     "decode_directory",
@@ -668,6 +668,16 @@ def open_directory(
 
 
 # Use by members.
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """Another member node, as a node talks to it: from `[[peers]]` or from the directory."""
+
+    id: str
+    endpoint: HostPort
+    identity_key: Ed25519Verifier
+    certificate_fingerprint: str | None = None
 
 
 def peers_from_directory(directory: Directory, own_id: str) -> tuple[Peer, ...]:

@@ -1,4 +1,3 @@
-"""The owner's datasets: records read from files, their store, and the build of match indexes.
-"""
+"""The owner's datasets: records read from files, their store, and the build of match indexes."""
 
 __all__: list[str] = []

@@ -22,8 +22,8 @@ which saves the pool's start (about 0.2 s). The evaluation itself is the pure fu
 `evaluate_inputs` (key and inputs in, tags out); `key_records` adds key derivation and is what a
 worker runs.
 
-Incremental epochs. An import stages its records (`node.datasets.store.Staging`); only new records and
-records whose content digest changed are evaluated. In the write transaction the old tags of
+Incremental epochs. An import stages its records (`node.datasets.store.Staging`); only new records
+and records whose content digest changed are evaluated. In the write transaction the old tags of
 changed and deleted records are dropped and the new ones inserted; the new index is the previous
 epoch's real fingerprints, less those of dropped tags that no remaining tag shares, plus those
 of the new tags. Whether a remaining tag shares a fingerprint is one range query: fingerprints

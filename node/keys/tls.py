@@ -11,7 +11,8 @@ peer's identity once the TLS handshake has verified the chain (`node_id_from_cer
 certificate. DNS and IP names (`localhost`, `127.0.0.1` and the listen host) are there only so
 that a client can check the server's host name as TLS requires.
 
-What a certificate issued by the federation CA looks like (`federation.ca.sign_csr`): subject `CN=<node id>`, the subject
+What a certificate issued by the federation CA looks like (`federation.ca.sign_csr`): subject
+`CN=<node id>`, the subject
 alternative names of the request (URI, DNS and IP names only), BasicConstraints CA=false
 (critical), KeyUsage digitalSignature (critical), ExtendedKeyUsage serverAuth and clientAuth (a
 node is server and client), subject and authority key identifiers, ECDSA with SHA-256. The

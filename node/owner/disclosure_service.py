@@ -1,9 +1,9 @@
 """The member node's gRPC Disclosure service: requests in, decisions and sealed releases out.
 
-The same steps as the Match service (`node.owner.match_service`): the peer from its mTLS certificate, the
-request signed by that peer, its purpose fields well formed; then the owner's desk
-(`node.disclosing.OwnerDesk`) does the work and appends the audit entry before anything is
-answered; the answer is signed by this node and carries a receipt for that entry. A disclosure
+The same steps as the Match service (`node.owner.match_service`): the peer from its mTLS
+certificate, the request signed by that peer, its purpose fields well formed; then the owner's desk
+(`node.owner.disclosure_desk.OwnerDesk`) does the work and appends the audit entry before anything
+is answered; the answer is signed by this node and carries a receipt for that entry. A disclosure
 request is also fresh and new (the policy's replay and freshness checks, charged zero elements
 of the quota: requests are few and each is decided by a person or a logged rule).
 """
@@ -18,11 +18,12 @@ from google.protobuf.message import DecodeError
 
 from crypto.errors import PeerError
 from node.config import NodeConfig
-from node.disclosing import OwnerDesk, Refusal
+from node.owner.disclosure_desk import OwnerDesk, Refusal
 from node.owner.match_service import MatchService
 from node.owner.policy import PolicyEngine
 from node.transport.envelope import Label
-from node.transport.rpc import purpose_fields, rpc
+from node.transport.rpc import rpc
+from node.transport.wire import from_ms, purpose_fields, to_ms
 from proto.blindhit.v1 import common_pb2, disclosure_pb2
 from protocol.admission import check_fresh, check_purpose_fields
 
@@ -49,7 +50,7 @@ class DisclosureService:
         check_purpose_fields(purpose_fields(request.context), peer)
         if self._config.rule_for(peer, request.dataset) is not None:
             now = datetime.now(UTC)
-            check_fresh(datetime.fromtimestamp(request.context.issued_at_ms / 1000, UTC), now)
+            check_fresh(from_ms(request.context.issued_at_ms), now)
             self._policy.remember(peer, request.context.request_id, now)
         try:
             received, index = self._desk.receive(peer, body, request)
@@ -58,7 +59,7 @@ class DisclosureService:
         ack = disclosure_pb2.DisclosureAck(
             request_id=received.request_id,
             state=received.state.value,
-            due_at_ms=int(received.due_at.timestamp() * 1000),
+            due_at_ms=to_ms(received.due_at),
             receipt=self._match.receipt(index),
         )
         return self._match.seal(Label.DISCLOSURE_ACK, ack.SerializeToString())

@@ -48,7 +48,8 @@ from node.config import NodeConfig
 from node.keys.tls import certificate_fingerprint, node_id_from_auth_context
 from node.owner.policy import PolicyEngine
 from node.transport.envelope import Label, open_envelope, seal_envelope
-from node.transport.rpc import RELAY_PEER, Refused, purpose_fields, rpc
+from node.transport.rpc import RELAY_PEER, Refused, rpc
+from node.transport.wire import from_ms, purpose_fields
 from proto.blindhit.v1 import common_pb2, match_pb2
 from protocol.admission import Admission, QueryMode, refusal_reason
 
@@ -58,7 +59,6 @@ _log = logging.getLogger("blindhit.node")
 
 # Index payloads are streamed in chunks of this size, well under gRPC's message limit.
 INDEX_CHUNK_BYTES = 1 << 20
-
 
 
 @dataclass(frozen=True)
@@ -236,7 +236,7 @@ class MatchService:
             published = self._datasets.published(dataset)
             admission.check_epoch(decoded.epoch, published.epoch)
             now = datetime.now(UTC)
-            issued = datetime.fromtimestamp(request_context.issued_at_ms / 1000, UTC)
+            issued = from_ms(request_context.issued_at_ms)
             admission.check_fresh(issued, now)
             self._policy.charge(admission, request_context.request_id, now)
         except (PeerError, PolicyError) as error:

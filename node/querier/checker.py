@@ -29,7 +29,7 @@ from crypto.oprf import Mode, Suite
 from node.audit import AuditEntry, AuditLog, Decision, EntryKind
 from node.audit.entries import digest_request
 from node.audit.receipts import Receipt, verify_receipt
-from node.config import NodeConfig, Peer
+from node.config import NodeConfig
 from node.keys.tls import TlsCredentials
 from node.querier.index_cache import CachedIndex, PeerIndexCache
 from node.querier.peer_client import PeerClient, PeerRefused, PeerUnavailable
@@ -43,6 +43,7 @@ from protocol.check import (
     RequestPurpose,
     SharedBlinding,
 )
+from protocol.directory import Peer
 
 __all__ = ["PeerResult", "Querier", "Target"]
 
@@ -129,8 +130,8 @@ class Querier:
     ) -> list[PeerResult]:
         """Check `probes` against every target in parallel; one result per target, in order.
 
-        `relayed` sends everything through the coordinating node (`node.querier.relayed_client`): one fan-out
-        call for all targets instead of one connection to each.
+        `relayed` sends everything through the coordinating node (`node.querier.relayed_client`):
+        one fan-out call for all targets instead of one connection to each.
         """
         if not targets:
             raise InputError("no peer to check against: configure [[peers]] or name one")

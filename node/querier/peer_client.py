@@ -1,7 +1,8 @@
 """The querier's connection to one peer: signed requests out, verified answers in.
 
 `PeerClient` speaks the Match service over mutual TLS. Every request is signed with this node's
-identity key (`node.transport.envelope`); every answer must be signed by the peer's identity key as listed
+identity key (`node.transport.envelope`); every answer must be signed by the peer's identity key as
+listed
 in `[[peers]]` and must echo the request id, so neither a relay nor a wrong server can forge or
 replay it. Each call has a deadline; transport failures become `PeerUnavailable` with the peer
 named, and refusals keep the peer's one-line reason and status.
@@ -20,12 +21,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from google.protobuf.message import DecodeError
 
 from crypto.errors import PeerError
-from node.config import Limits, Peer
+from node.config import Limits
 from node.keys.tls import TlsCredentials
 from node.transport.envelope import Label, open_envelope, seal_envelope
 from node.transport.rpc import RECONNECT_OPTIONS
 from proto.blindhit.v1 import common_pb2, disclosure_pb2, match_pb2
 from protocol.check import RequestPurpose
+from protocol.directory import Peer
 
 __all__ = ["PeerClient", "PeerRefused", "PeerUnavailable"]
 

@@ -25,11 +25,12 @@ from typing import Any, Final
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.config import FederationSettings, Limits, Peer
+from node.config import FederationSettings, Limits
 from node.keys.tls import TlsCredentials
 from node.querier.peer_client import PeerClient, PeerRefused, PeerUnavailable
 from node.transport.rpc import RECONNECT_OPTIONS
 from proto.blindhit.v1 import common_pb2, federation_pb2, match_pb2
+from protocol.directory import Peer
 
 __all__ = ["CoordinatorChannel", "FanOutBatch", "RelayedPeerClient"]
 

@@ -1,4 +1,3 @@
-"""The node's storage layer: one way to connect, one schema with migrations, one time format.
-"""
+"""The node's storage layer: one way to connect, one schema with migrations, one time format."""
 
 __all__: list[str] = []

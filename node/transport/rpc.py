@@ -31,14 +31,11 @@ from crypto.errors import (
     StorageError,
     UnknownPeer,
 )
-from proto.blindhit.v1 import common_pb2
-from protocol.admission import PurposeFields
 
 __all__ = [
     "RECONNECT_OPTIONS",
     "RELAY_PEER",
     "Refused",
-    "purpose_fields",
     "rpc",
     "status_of",
     "stop_on_signals",
@@ -90,6 +87,7 @@ _Response = TypeVar("_Response")
 
 _Servicer = TypeVar("_Servicer")
 
+
 def rpc(
     method: Callable[[_Servicer, _Request, grpc.ServicerContext], _Response],
 ) -> Callable[[_Servicer, _Request, grpc.ServicerContext], _Response]:
@@ -130,15 +128,3 @@ def stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def purpose_fields(context: common_pb2.RequestContext) -> PurposeFields:
-    """The purpose fields of a request's context, for `protocol.admission`."""
-    return PurposeFields(
-        querier_node=context.querier_node,
-        request_id=context.request_id,
-        officer_id=context.officer_id,
-        purpose=context.purpose,
-        legal_basis=context.legal_basis,
-        case_reference=context.case_reference,
-    )

@@ -18,13 +18,13 @@ from node.config import (
     Limits,
     NodeConfig,
     NodeSettings,
-    Peer,
     PolicyRule,
     load_config,
     render_config,
     write_config,
 )
 from protocol.admission import QueryMode
+from protocol.directory import Peer
 from protocol.validation import HostPort, check_country, check_node_id, parse_host_port
 
 

@@ -1,9 +1,8 @@
-"""Disclosure on a node: the owner's desk (receive, decide, deliver), the querier's (file, fetch).
+"""The owner's disclosure desk: receive a request, decide it, deliver the sealed release.
 
-Both desks are used by the gRPC service (`node.owner.disclosure_service`) and by `blindhit requests`,
+Used by the gRPC Disclosure service (`node.owner.disclosure_service`) and by `blindhit requests`,
 in whichever process runs them: the decision of an officer at the command line and the fetch a
 serving node answers meet in the node's database (`node.storage.disclosure_requests`).
-
 The owner, receiving a request (`OwnerDesk.receive`), checks in this order, logging a refusal of a
 known peer with its reason code, and stores nothing of a refused request:
 
@@ -25,44 +24,28 @@ it logged (`log_pending` finishes that after a crash). Delivery is a fetch by th
 owner logs `disclosure_delivered` before it answers with a decision; a fetch of a pending request
 is answered without a log entry, since it discloses nothing.
 
-The node's disclosure key (X25519, `keys/disclosure.pem`, encrypted at rest like every private
-key) is what releases are sealed to; it is created on first use.
+Releases are sealed to the X25519 key the querier named (`node.keys.disclosure` holds this
+node's own).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from cryptography.hazmat.primitives.serialization import (
-    BestAvailableEncryption,
-    Encoding,
-    PrivateFormat,
-    PublicFormat,
-    load_pem_private_key,
-)
 
 from crypto.errors import CryptoError, InputError, NotPermitted, PeerError
 from node.audit import AuditEntry, AuditLog, Decision, EntryKind
 from node.audit.entries import digest_request
-from node.config import NodeConfig, Peer
+from node.config import NodeConfig
 from node.datasets.sources import RECORD_FIELDS
 from node.datasets.store import DatasetStore
-from node.querier.peer_client import PeerClient
 from node.storage.disclosure_requests import Decision as StoredDecision
 from node.storage.disclosure_requests import (
     DisclosureStore,
     ReceivedRequest,
-    SentRequest,
-    StoredHit,
 )
+from node.transport.wire import to_ms
 from proto.blindhit.v1 import common_pb2, disclosure_pb2
-from protocol.check import RequestPurpose
 from protocol.disclosure import (
     MAX_REFERENCES,
     RELEASED_METADATA,
@@ -78,14 +61,12 @@ from protocol.disclosure import (
     choose_rule,
     decide,
     due_at,
-    open_release,
     public_key_from_bytes,
     seal_release,
 )
 
-__all__ = ["FetchOutcome", "OwnerDesk", "QuerierDesk", "Refusal", "load_disclosure_key"]
+__all__ = ["OwnerDesk", "Refusal"]
 
-DISCLOSURE_KEY_FILE = "disclosure.pem"
 CHECK_VALIDITY = timedelta(days=30)
 """How long after a check its references may back a disclosure request."""
 
@@ -94,40 +75,11 @@ _URGENCY_WIRE = {
     Urgency.URGENT: disclosure_pb2.URGENCY_URGENT,
 }
 _URGENCY_FROM_WIRE = {wire: urgency for urgency, wire in _URGENCY_WIRE.items()}
-_ClientFactory = Callable[[Peer], PeerClient]
 _DECISIONS = {
     RequestState.APPROVED: Decision.APPROVED,
     RequestState.APPROVED_IN_PART: Decision.APPROVED_IN_PART,
     RequestState.DENIED: Decision.DENIED,
 }
-
-
-def load_disclosure_key(node_dir: Path, passphrase: bytes) -> X25519PrivateKey:
-    """The node's X25519 disclosure key, created (0600, encrypted) on first use."""
-    path = node_dir / "keys" / DISCLOSURE_KEY_FILE
-    if not path.exists():
-        key = X25519PrivateKey.generate()
-        pem = key.private_bytes(
-            Encoding.PEM, PrivateFormat.PKCS8, BestAvailableEncryption(passphrase)
-        )
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process created it meanwhile: use that one
-        except OSError as error:
-            raise InputError(f"cannot create {path}: {error.strerror}") from None
-        else:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(pem)
-                handle.flush()
-                os.fsync(handle.fileno())
-    try:
-        loaded = load_pem_private_key(path.read_bytes(), password=passphrase)
-    except (OSError, ValueError, TypeError) as error:
-        raise InputError(f"cannot load the disclosure key {path}: {error}") from None
-    if not isinstance(loaded, X25519PrivateKey):
-        raise InputError(f"{path} does not hold an X25519 key")
-    return loaded
 
 
 class Refusal(Exception):
@@ -137,14 +89,6 @@ class Refusal(Exception):
         super().__init__(str(error))
         self.error = error
         self.reason = reason
-
-
-def _ms(value: datetime) -> int:
-    return int(value.timestamp() * 1000)
-
-
-def _from_ms(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1000, UTC)
 
 
 class OwnerDesk:
@@ -440,7 +384,7 @@ class OwnerDesk:
         now = datetime.now(UTC)
         state = found.current_state(now)
         answer = disclosure_pb2.FetchResponse(
-            disclosure_request_id=found.request_id, state=state.value, due_at_ms=_ms(found.due_at)
+            disclosure_request_id=found.request_id, state=state.value, due_at_ms=to_ms(found.due_at)
         )
         if state is RequestState.PENDING:
             return answer, None
@@ -454,7 +398,7 @@ class OwnerDesk:
         elif state is not RequestState.EXPIRED:
             answer.sealed_release = found.sealed_release or b""
             assert decision.expires_at is not None
-            answer.expires_at_ms = _ms(decision.expires_at)
+            answer.expires_at_ms = to_ms(decision.expires_at)
         index = self._log(
             EntryKind.DISCLOSURE_DELIVERED, peer, found.dataset, request.context, signed_body,
             len(decision.approved_fields),
@@ -505,197 +449,3 @@ def _reason(error: Exception) -> str:
     if "already backs" in text or "do not come from a check" in text or "older than" in text:
         return "foreign_or_replayed_reference"
     return "malformed_request"
-
-
-@dataclass(frozen=True)
-class FetchOutcome:
-    """What a fetch brought back, for display."""
-
-    request: SentRequest
-    release: Release | None
-
-
-class QuerierDesk:
-    """The querier's side: file requests, fetch and decrypt releases, log both."""
-
-    def __init__(
-        self,
-        config: NodeConfig,
-        store: DisclosureStore,
-        audit: AuditLog,
-        identity: Ed25519PrivateKey,
-        disclosure_key: X25519PrivateKey,
-        client_for: _ClientFactory,
-    ) -> None:
-        self._config = config
-        self._store = store
-        self._audit = audit
-        self._identity = identity
-        self._key = disclosure_key
-        self._client_for = client_for
-
-    def file(
-        self,
-        references: Sequence[bytes],
-        *,
-        fields: Sequence[str],
-        urgency: Urgency,
-        justification: str,
-        purpose: RequestPurpose,
-        peer: str | None = None,
-    ) -> SentRequest:
-        """File a request for the record(s) behind `references`, which this node's checks got."""
-        hit = self._hit(references, peer)
-        target = self._peer(hit.peer)
-        client = self._client_for(target)
-        request = disclosure_pb2.DisclosureRequest(
-            context=client.new_context(purpose),
-            dataset=hit.dataset,
-            match_references=list(references),
-            check_entry_index=hit.check_entry_index,
-            justification=check_justification(justification),
-            urgency=_URGENCY_WIRE[urgency],
-            requested_fields=list(check_field_names(list(fields), "--fields")),
-            recipient_public_key=self._key.public_key().public_bytes(
-                Encoding.Raw, PublicFormat.Raw
-            ),
-        )
-        signed = request.SerializeToString()
-        try:
-            ack, _, sent = client.request_disclosure(request)
-        except PeerError:
-            self._log_own(EntryKind.DISCLOSURE_REQUESTED, hit.peer, hit.dataset, purpose,
-                          client.last_sent or signed, len(fields), Decision.REFUSED)  # fmt: skip
-            raise
-        self._log_own(EntryKind.DISCLOSURE_REQUESTED, hit.peer, hit.dataset, purpose, sent,
-                      len(fields), Decision.ANSWERED)  # fmt: skip
-        now = datetime.now(UTC)
-        filed = SentRequest(
-            request_id=bytes(request.context.request_id),
-            peer=hit.peer,
-            dataset=hit.dataset,
-            filed_at=now,
-            due_at=_from_ms(ack.due_at_ms) if ack.due_at_ms else due_at(now, urgency),
-            urgency=urgency,
-            officer=purpose.officer_id,
-            case_reference=purpose.case_reference,
-            references=tuple(references),
-            requested_fields=tuple(fields),
-            state=RequestState(ack.state) if ack.state in _STATES else RequestState.PENDING,
-            deny_reason=None,
-            deny_text=None,
-            sealed_release=None,
-            expires_at=None,
-            fetched_at=None,
-            owner_answer=None,
-        )
-        self._store.add_sent(filed)
-        return filed
-
-    def _hit(self, references: Sequence[bytes], peer: str | None) -> StoredHit:
-        if not references:
-            raise InputError("quote at least one match reference from a check")
-        chosen: StoredHit | None = None
-        for reference in references:
-            hits = [h for h in self._store.hits_for(reference) if peer in (None, h.peer)]
-            if not hits:
-                raise InputError(
-                    f"match reference {reference.hex()[:16]}… is not one this node's checks got"
-                )
-            if chosen is None:
-                chosen = hits[0]
-            elif not any(
-                (h.peer, h.dataset, h.check_entry_index)
-                == (chosen.peer, chosen.dataset, chosen.check_entry_index)
-                for h in hits
-            ):
-                raise InputError("quote references of one check (one peer, one dataset) at a time")
-        assert chosen is not None
-        return chosen
-
-    def _peer(self, peer_id: str) -> Peer:
-        peer = self._config.peer(peer_id)
-        if peer is None:
-            raise InputError(f"peer {peer_id} is no longer in node.toml's [[peers]]")
-        return peer
-
-    def fetch(self, request_id: bytes, purpose: RequestPurpose) -> FetchOutcome:
-        """Ask the owner; decrypt and keep a release; log a delivered decision."""
-        sent = self._store.sent(request_id)
-        if sent is None:
-            raise InputError(f"no disclosure request {request_id.hex()} was filed by this node")
-        client = self._client_for(self._peer(sent.peer))
-        answer, signed, body = client.fetch_release(request_id, purpose)
-        state = RequestState(answer.state) if answer.state in _STATES else None
-        if state is None:
-            raise PeerError(f"peer {sent.peer} answered an unknown state {answer.state!r}")
-        release: Release | None = None
-        if state in (RequestState.APPROVED, RequestState.APPROVED_IN_PART):
-            release = open_release(
-                answer.sealed_release,
-                self._key,
-                owner=sent.peer,
-                querier=self._config.node.id,
-                request_id=request_id,
-            )
-        if state is not RequestState.PENDING:
-            self._log_own(
-                EntryKind.DISCLOSURE_DELIVERED, sent.peer, sent.dataset, purpose, body,
-                len(release.approved_fields) if release else 0,
-                _DECISIONS.get(state, Decision.FAILED),
-            )  # fmt: skip
-        self._store.update_sent(
-            request_id,
-            state=state,
-            fetched_at=datetime.now(UTC),
-            owner_answer=signed.envelope,
-            sealed_release=answer.sealed_release or None,
-            expires_at=_from_ms(answer.expires_at_ms) if answer.expires_at_ms else None,
-            deny_reason=answer.deny_reason or None,
-            deny_text=answer.deny_text or None,
-        )
-        updated = self._store.sent(request_id)
-        assert updated is not None
-        return FetchOutcome(updated, release)
-
-    def open_stored(self, request: SentRequest) -> Release | None:
-        """Decrypt the release kept from an earlier fetch (None if there is none)."""
-        if request.sealed_release is None:
-            return None
-        return open_release(
-            request.sealed_release,
-            self._key,
-            owner=request.peer,
-            querier=self._config.node.id,
-            request_id=request.request_id,
-        )
-
-    def _log_own(
-        self,
-        kind: EntryKind,
-        peer: str,
-        dataset: str,
-        purpose: RequestPurpose,
-        signed_body: bytes,
-        count: int,
-        decision: Decision,
-    ) -> None:
-        self._audit.append(
-            AuditEntry(
-                kind=kind,
-                time=datetime.now(UTC),
-                node=self._config.node.id,
-                officer=purpose.officer_id,
-                counterpart=peer,
-                dataset=dataset,
-                element_count=count,
-                purpose=purpose.purpose,
-                legal_basis=purpose.legal_basis,
-                case_reference=purpose.case_reference,
-                request_digest=digest_request(signed_body),
-                decision=decision,
-            )
-        )
-
-
-_STATES = frozenset(state.value for state in RequestState)

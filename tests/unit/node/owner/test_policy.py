@@ -12,9 +12,10 @@ import pytest
 
 from crypto.errors import NotPermitted, PeerError, QuotaExceeded, UnknownPeer
 from crypto.signed_note import Ed25519Signer
-from node.config import Dataset, KeySettings, Limits, NodeConfig, NodeSettings, Peer, PolicyRule
+from node.config import Dataset, KeySettings, Limits, NodeConfig, NodeSettings, PolicyRule
 from node.owner.policy import PolicyEngine
 from protocol.admission import Admission, PurposeFields, QueryMode, check_fresh
+from protocol.directory import Peer
 from protocol.validation import HostPort
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

@@ -164,7 +164,9 @@ def test_the_coordinator_is_not_a_member(store: FederationStore, ca: Certificate
         Node(COORDINATOR_ID).admit(store, ca)
 
 
-def test_keys_are_never_shared_between_nodes(store: FederationStore, ca: CertificateAuthority) -> None:
+def test_keys_are_never_shared_between_nodes(
+    store: FederationStore, ca: CertificateAuthority
+) -> None:
     fr = Node("fr-ct")
     fr.admit(store, ca)
 

@@ -61,7 +61,9 @@ def request_with(
     return builder.sign(signing_key, algorithm)
 
 
-def certificate_with(ca: CertificateAuthority, names: list[x509.GeneralName] | None) -> x509.Certificate:
+def certificate_with(
+    ca: CertificateAuthority, names: list[x509.GeneralName] | None
+) -> x509.Certificate:
     """A certificate made directly by the CA key, bypassing `sign_csr`'s checks."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
@@ -284,7 +286,9 @@ def test_node_id_from_auth_context(ca: CertificateAuthority) -> None:
         node_id_from_auth_context({"x509_pem_cert": [b"garbage"]})
 
 
-def test_chain_from_another_ca_or_out_of_time_is_refused(tmp_path: Path, ca: CertificateAuthority) -> None:
+def test_chain_from_another_ca_or_out_of_time_is_refused(
+    tmp_path: Path, ca: CertificateAuthority
+) -> None:
     other = create_ca(tmp_path / "other", "Other CA", PASSPHRASE)
     _, request = make_tls_key_and_csr("fr-ct", ["localhost"])
     certificate = sign_csr(other, request)

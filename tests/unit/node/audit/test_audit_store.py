@@ -19,7 +19,7 @@ from node.audit import store
 from node.audit.entries import AuditEntry, Decision, EntryKind, digest_request, encode_entry
 from node.audit.store import AuditLog, _node_query
 
-REPOSITORY = Path(__file__).resolve().parents[3]
+REPOSITORY = Path(__file__).resolve().parents[4]
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
 

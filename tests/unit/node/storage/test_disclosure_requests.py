@@ -1,4 +1,5 @@
-"""`node.storage.disclosure_requests`: the disclosure tables of a node database, on a real SQLite file."""
+"""`node.storage.disclosure_requests`: the disclosure tables of a node database, on a real SQLite
+file."""
 
 from __future__ import annotations
 
