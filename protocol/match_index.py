@@ -120,12 +120,15 @@ __all__ = [
     "IndexParameters",
     "MatchTag",
     "apply_delta",
+    "choose_parameters",
     "decode_index",
     "encode_delta",
     "encode_index",
     "fingerprint",
+    "fingerprint_range",
     "pad_index",
     "size_bucket",
+    "tag_fingerprints",
 ]
 
 MatchTag = NewType("MatchTag", bytes)
@@ -238,6 +241,64 @@ def fingerprint(tag: bytes, params: IndexParameters) -> int:
     if len(tag) < MIN_TAG_BYTES:
         raise InputError(f"expected a tag of at least {MIN_TAG_BYTES} bytes, got {len(tag)}")
     return (int.from_bytes(tag[:MIN_TAG_BYTES], "big") * params.domain) >> 128
+
+
+# An owner's choice of index parameters (`choose_parameters`): 25 % headroom when it picks a new
+# capacity, and a new choice once the capacity exceeds four times the count (at least 4,096).
+_HEADROOM_NUMERATOR: Final = 5
+_HEADROOM_DENOMINATOR: Final = 4
+_SHRINK_FACTOR: Final = 4
+_SHRINK_FLOOR: Final = 4096
+_FINGERPRINT_SPACE: Final = 1 << (8 * MIN_TAG_BYTES)
+
+
+def choose_parameters(
+    previous: IndexParameters | None, count: int, *, pad: bool
+) -> IndexParameters:
+    """The parameters of an owner's next index of `count` real entries.
+
+    `previous` is kept while the index (padded to its bucket when `pad`) fits its capacity and
+    the capacity is at most four times the count (or 4,096), because a delta can only bridge two
+    epochs with the same parameters. A new capacity has 25 % headroom over the real count
+    (rounded up to a size bucket), so that an index that grows keeps its parameters for a while.
+    """
+    needed = size_bucket(count) if pad else count
+    if (
+        previous is not None
+        and needed <= previous.capacity
+        and previous.capacity <= _SHRINK_FACTOR * max(count, _SHRINK_FLOOR)
+    ):
+        return previous
+    roomy = (count * _HEADROOM_NUMERATOR + _HEADROOM_DENOMINATOR - 1) // _HEADROOM_DENOMINATOR
+    return IndexParameters.for_capacity(roomy)
+
+
+def tag_fingerprints(tags: Iterable[bytes], params: IndexParameters) -> Iterator[int]:
+    """`fingerprint` of each of many tags, with the domain computed once.
+
+    An index build computes one per tag (12 million for a million people), where the call and
+    the domain property cost more than the arithmetic. Tags are at least `MIN_TAG_BYTES` long
+    (they come from the dataset tables, `TAG_LENGTH` bytes each).
+    """
+    domain = params.domain
+    shift = 8 * MIN_TAG_BYTES
+    from_bytes = int.from_bytes
+    return ((from_bytes(tag[:MIN_TAG_BYTES], "big") * domain) >> shift for tag in tags)
+
+
+def fingerprint_range(value: int, params: IndexParameters) -> tuple[bytes, bytes | None]:
+    """The tags whose fingerprint is `value`: those `t` with `low <= t < high` (bytewise).
+
+    A fingerprint is `floor(x * m / 2**128)` for the first 16 bytes `x` of the tag, so it is `f`
+    exactly when `ceil(f * 2**128 / m) <= x < ceil((f + 1) * 2**128 / m)`. Compared as byte
+    strings, a 32-byte tag is at least its 16-byte prefix, which is what makes 16-byte bounds
+    exact. `high` is None when the range reaches the top of the tag space.
+    """
+    domain = params.domain
+    low = -(-value * _FINGERPRINT_SPACE // domain)
+    high = -(-(value + 1) * _FINGERPRINT_SPACE // domain)
+    upper = None if high >= _FINGERPRINT_SPACE else high.to_bytes(MIN_TAG_BYTES, "big")
+    return low.to_bytes(MIN_TAG_BYTES, "big"), upper
 
 
 def _rice_bits(universe: int, count: int) -> int:

@@ -72,7 +72,7 @@ import multiprocessing
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -102,12 +102,13 @@ from node.datasets.store import (
 )
 from node.keys.sealed import DEFAULT_COST, ScryptCost, seal_private_key, unseal_private_key
 from protocol.match_index import (
-    MIN_TAG_BYTES,
     DecodedIndex,
     IndexParameters,
+    choose_parameters,
     encode_delta,
+    fingerprint_range,
     pad_index,
-    size_bucket,
+    tag_fingerprints,
 )
 from protocol.match_keys import DEFAULT_PROFILE, derive_keys, get_profile, oprf_input
 
@@ -121,14 +122,11 @@ __all__ = [
     "Rejection",
     "available_cores",
     "canonical_json",
-    "choose_parameters",
     "evaluate_inputs",
-    "fingerprint_range",
     "import_records",
     "key_records",
     "log_epochs",
     "rotate_key",
-    "tag_fingerprints",
 ]
 
 DEFAULT_CHUNK_RECORDS: Final = 256
@@ -139,11 +137,6 @@ DEFAULT_CHUNK_RECORDS: Final = 256
 _IN_FLIGHT_PER_WORKER: Final = 3
 # Input records classified per database lookup.
 _READ_BATCH: Final = 512
-_HEADROOM_NUMERATOR: Final = 5
-_HEADROOM_DENOMINATOR: Final = 4
-_SHRINK_FACTOR: Final = 4
-_SHRINK_FLOOR: Final = 4096
-_FINGERPRINT_SPACE: Final = 1 << (8 * MIN_TAG_BYTES)
 
 
 def available_cores() -> int:
@@ -356,58 +349,6 @@ class Evaluator:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
-
-
-# ---------------------------------------------------------------------------------------------
-# Index parameters and fingerprints.
-# ---------------------------------------------------------------------------------------------
-
-
-def choose_parameters(
-    previous: IndexParameters | None, count: int, *, pad: bool
-) -> IndexParameters:
-    """The parameters of an index of `count` real entries (see the module docstring).
-
-    `previous` is kept while the index (padded to its bucket when `pad`) fits its capacity and
-    the capacity is at most four times the count (or 4,096).
-    """
-    needed = size_bucket(count) if pad else count
-    if (
-        previous is not None
-        and needed <= previous.capacity
-        and previous.capacity <= _SHRINK_FACTOR * max(count, _SHRINK_FLOOR)
-    ):
-        return previous
-    roomy = (count * _HEADROOM_NUMERATOR + _HEADROOM_DENOMINATOR - 1) // _HEADROOM_DENOMINATOR
-    return IndexParameters.for_capacity(roomy)
-
-
-def tag_fingerprints(tags: Iterable[bytes], params: IndexParameters) -> Iterator[int]:
-    """`protocol.match_index.fingerprint` of each of many tags, with the domain computed once.
-
-    An index build computes one per tag (12 million for a million people), where the call and
-    the domain property cost more than the arithmetic. Tags are at least `MIN_TAG_BYTES` long
-    (they come from the dataset tables, `TAG_LENGTH` bytes each).
-    """
-    domain = params.domain
-    shift = 8 * MIN_TAG_BYTES
-    from_bytes = int.from_bytes
-    return ((from_bytes(tag[:MIN_TAG_BYTES], "big") * domain) >> shift for tag in tags)
-
-
-def fingerprint_range(value: int, params: IndexParameters) -> tuple[bytes, bytes | None]:
-    """The tags whose fingerprint is `value`: those `t` with `low <= t < high` (bytewise).
-
-    A fingerprint is `floor(x * m / 2**128)` for the first 16 bytes `x` of the tag, so it is `f`
-    exactly when `ceil(f * 2**128 / m) <= x < ceil((f + 1) * 2**128 / m)`. Compared as byte
-    strings, a 32-byte tag is at least its 16-byte prefix, which is what makes 16-byte bounds
-    exact. `high` is None when the range reaches the top of the tag space.
-    """
-    domain = params.domain
-    low = -(-value * _FINGERPRINT_SPACE // domain)
-    high = -(-(value + 1) * _FINGERPRINT_SPACE // domain)
-    upper = None if high >= _FINGERPRINT_SPACE else high.to_bytes(MIN_TAG_BYTES, "big")
-    return low.to_bytes(MIN_TAG_BYTES, "big"), upper
 
 
 # ---------------------------------------------------------------------------------------------

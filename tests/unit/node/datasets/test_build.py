@@ -31,9 +31,7 @@ from node.datasets.build import (
     ImportRejected,
     _write_epoch,
     canonical_json,
-    choose_parameters,
     evaluate_inputs,
-    fingerprint_range,
     import_records,
     key_records,
     log_epochs,
@@ -45,7 +43,9 @@ from node.keys.sealed import ScryptCost, unseal_private_key
 from protocol.match_index import (
     IndexParameters,
     apply_delta,
+    choose_parameters,
     fingerprint,
+    fingerprint_range,
     size_bucket,
 )
 from protocol.match_keys import derive_keys, oprf_input

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from node.datasets.build import tag_fingerprints
 from node.datasets.store import Change, DatasetStore, Staging
-from protocol.match_index import IndexParameters, fingerprint
+from protocol.match_index import IndexParameters, fingerprint, tag_fingerprints
 from protocol.match_keys import KeyKind
 
 
