@@ -23,6 +23,7 @@ __all__ = [
     "CryptoError",
     "FederationError",
     "InputError",
+    "InvalidCiphertext",
     "InvalidEncoding",
     "InvalidInput",
     "InvalidProof",
@@ -51,6 +52,10 @@ class InvalidEncoding(CryptoError):
     Raised for wrong lengths, non-canonical encodings, points not on the curve, the identity
     element where it is forbidden, and a zero scalar where it is forbidden.
     """
+
+
+class InvalidCiphertext(CryptoError):
+    """Sealed bytes (RFC 9180 HPKE) do not open: altered, or sealed for another key or context."""
 
 
 class InvalidInput(CryptoError):

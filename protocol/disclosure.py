@@ -19,7 +19,7 @@ an officer after a standing rule). `Urgency.URGENT` requests are due within 8 ho
 The release. The owner seals the approved fields of the matched record(s), the record metadata a
 partner needs to act safely (person status, notice type, warning markers), the handling codes,
 the expiry and a contact point, as canonical JSON, with HPKE (RFC 9180, base mode,
-DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM, through `cryptography`) to the X25519 key
+DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM: `crypto.hpke`) to the X25519 key
 the querier named in its signed request. The HPKE `info` binds the ciphertext to the owner, the
 querier and the request id, so a release cannot be replayed as the answer to another request or
 to another node; the signed envelope that carries it binds it to the owner's identity key.
@@ -37,11 +37,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from crypto.errors import InputError, InvalidEncoding, InvalidInput, PeerError
+from crypto import hpke
+from crypto.errors import InputError, InvalidCiphertext, InvalidInput, PeerError
+from crypto.hpke import public_key_from_bytes
 
 __all__ = [
     "HPKE_SUITE_NAME",
@@ -78,8 +78,7 @@ RELEASED_METADATA: Final = ("person_status", "notice_type", "warning_markers")
 """Record metadata that goes with every approved release (the owner's reference and its internal
 handling code stay home)."""
 
-HPKE_SUITE_NAME: Final = "DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM"
-_SUITE: Final = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_128_GCM)
+HPKE_SUITE_NAME: Final = hpke.SUITE_NAME
 _INFO_LABEL: Final = b"blindhit/v1 disclosure release"
 _FIELD_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
@@ -370,30 +369,13 @@ def _info(owner: str, querier: str, request_id: bytes) -> bytes:
     return b"\x00".join((_INFO_LABEL, owner.encode("utf-8"), querier.encode("utf-8"), request_id))
 
 
-def public_key_from_bytes(data: bytes) -> X25519PublicKey:
-    """A querier's X25519 key from its 32 raw bytes; raises `InvalidEncoding`.
-
-    A low-order point (the zero point among them) would make the shared secret predictable;
-    HPKE refuses to seal to one, and a request naming one is refused as it arrives, by trying
-    the Diffie-Hellman exchange it will need (which fails on exactly those points).
-    """
-    if len(data) != 32:
-        raise InvalidEncoding(f"expected a 32-byte X25519 public key, got {len(data)} bytes")
-    key = X25519PublicKey.from_public_bytes(data)
-    try:
-        X25519PrivateKey.generate().exchange(key)
-    except ValueError:
-        raise InvalidEncoding("the X25519 public key is a low-order point") from None
-    return key
-
-
 def seal_release(release: Release, recipient: X25519PublicKey, *, querier: str) -> bytes:
     """Seal `release` to the querier's key, bound to owner, querier and request id."""
     try:
-        return _SUITE.encrypt(
+        return hpke.seal(
             release.encode(), recipient, info=_info(release.owner, querier, release.request_id)
         )
-    except ValueError as error:
+    except InvalidInput as error:
         raise InvalidInput(f"cannot seal the release: {error}") from None
 
 
@@ -407,8 +389,8 @@ def open_release(
             or what it holds is not a release for this request.
     """
     try:
-        plaintext = _SUITE.decrypt(sealed, private_key, info=_info(owner, querier, request_id))
-    except (InvalidTag, ValueError):
+        plaintext = hpke.open_sealed(sealed, private_key, info=_info(owner, querier, request_id))
+    except InvalidCiphertext:
         raise PeerError(
             "the sealed release does not decrypt: altered, or not sealed for this request and key"
         ) from None
