@@ -22,6 +22,7 @@ __all__ = [
     "BlindhitError",
     "CryptoError",
     "FederationError",
+    "ForeignReference",
     "InputError",
     "InvalidCiphertext",
     "InvalidEncoding",
@@ -35,6 +36,7 @@ __all__ = [
     "StaleEpoch",
     "StorageError",
     "UnknownPeer",
+    "UnknownReference",
 ]
 
 
@@ -80,6 +82,14 @@ class InputError(BlindhitError):
 
 class PeerError(BlindhitError):
     """A peer node sent data that does not decode or does not verify."""
+
+
+class UnknownReference(PeerError):
+    """A disclosure request quotes a match reference that resolves to no current record."""
+
+
+class ForeignReference(PeerError):
+    """A disclosure request quotes a check not answered for that peer, or one already quoted."""
 
 
 class StaleEpoch(PeerError):

@@ -3,18 +3,10 @@
 Used by the gRPC Disclosure service (`node.owner.disclosure_service`) and by `blindhit requests`,
 in whichever process runs them: the decision of an officer at the command line and the fetch a
 serving node answers meet in the node's database (`node.storage.disclosure_requests`).
-The owner, receiving a request (`OwnerDesk.receive`), checks in this order, logging a refusal of a
-known peer with its reason code, and stores nothing of a refused request:
 
-1. the fields asked for are record fields the dataset may ever release (`releasable_fields`);
-2. the quoted check is an entry of its own audit log that answered *this* peer on *this*
-   dataset (`check_received` or `owner_match`), with at least as many elements as references,
-   and no earlier request quoted it: a reference another peer got, or one replayed from an
-   older request, resolves to nothing;
-3. every reference resolves to a record among the dataset's current tags (a guessed one does not;
-   after a key rotation the querier must check again).
-
-Only then does it resolve the references to record ids, store the request with its deadline, log
+The owner, receiving a request (`OwnerDesk.receive`), takes it through the eight ordered checks of
+`protocol.disclosure_admission`, logging a refusal of a known peer with its reason code, and
+stores nothing of a refused request. Only then does it store the request with its deadline, log
 `disclosure_requested`, and try the standing rules: a rule that covers the request decides at
 once, as `rule:<name>`, logged as automatic.
 
@@ -31,7 +23,7 @@ node's own).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from crypto.errors import CryptoError, InputError, NotPermitted, PeerError
 from node.audit import AuditEntry, AuditLog, Decision, EntryKind
@@ -47,7 +39,6 @@ from node.storage.disclosure_requests import (
 from node.transport.wire import to_ms
 from proto.blindhit.v1 import common_pb2, disclosure_pb2
 from protocol.disclosure import (
-    MAX_REFERENCES,
     RELEASED_METADATA,
     DenyReason,
     Handling,
@@ -56,19 +47,16 @@ from protocol.disclosure import (
     RequestState,
     Urgency,
     approval_state,
-    check_field_names,
-    check_justification,
     choose_rule,
     decide,
     due_at,
     public_key_from_bytes,
     seal_release,
 )
+from protocol.disclosure_admission import DisclosureAdmission, QuotedCheck, refusal_reason
 
 __all__ = ["OwnerDesk", "Refusal"]
 
-CHECK_VALIDITY = timedelta(days=30)
-"""How long after a check its references may back a disclosure request."""
 
 _URGENCY_WIRE = {
     Urgency.STANDARD: disclosure_pb2.URGENCY_STANDARD,
@@ -117,7 +105,7 @@ class OwnerDesk:
         try:
             received = self._admit(peer, signed_body, request)
         except (InputError, PeerError, NotPermitted, CryptoError) as error:
-            reason = _reason(error)
+            reason = refusal_reason(error)
             self._log(
                 EntryKind.DISCLOSURE_REQUESTED, peer, dataset, context, signed_body, count,
                 Decision.REFUSED, reason=reason,
@@ -153,28 +141,34 @@ class OwnerDesk:
     def _admit(
         self, peer: str, signed_body: bytes, request: disclosure_pb2.DisclosureRequest
     ) -> ReceivedRequest:
+        """The steps of `protocol.disclosure_admission`, fed from this node's config and logs."""
+        admission = DisclosureAdmission(peer, request.dataset)
         dataset = self._config.dataset(request.dataset)
-        if dataset is None or self._config.rule_for(peer, request.dataset) is None:
-            raise NotPermitted(f"dataset {request.dataset} is not available to {peer}")
-        fields = check_field_names(list(request.requested_fields), "requested fields")
-        for name in fields:
-            if name not in RECORD_FIELDS:
-                raise InputError(f"requested field {name} is not a record field")
-            if not dataset.releases(name):
-                raise NotPermitted(f"field {name} is never released from dataset {dataset.name}")
-        justification = check_justification(request.justification)
-        urgency = _URGENCY_FROM_WIRE.get(request.urgency)
-        if urgency is None:
-            raise InputError("the urgency is missing: urgent or standard")
-        public_key_from_bytes(request.recipient_public_key)
-        references = list(request.match_references)
-        if not 1 <= len(references) <= MAX_REFERENCES:
-            raise InputError(f"quote 1 to {MAX_REFERENCES} match references, not {len(references)}")
-        if any(len(reference) != 32 for reference in references):
-            raise InputError("a match reference must be 32 bytes")
-        self._check_entry(peer, request.dataset, request.check_entry_index, len(references))
-        records = self._resolve(request.dataset, references)
+        admission.check_dataset(
+            has_rule=dataset is not None
+            and self._config.rule_for(peer, request.dataset) is not None
+        )
+        assert dataset is not None  # check_dataset refused a dataset this node lacks
+        fields = admission.check_fields(
+            request.requested_fields, record_fields=RECORD_FIELDS, releasable=dataset.releases
+        )
+        justification = admission.check_justification(request.justification)
+        urgency = admission.check_urgency(_URGENCY_FROM_WIRE.get(request.urgency))
+        admission.check_recipient_key(request.recipient_public_key)
+        references = admission.check_references(list(request.match_references))
+        index = request.check_entry_index
         now = datetime.now(UTC)
+        admission.check_quoted_check(
+            index,
+            self._quoted(index),
+            already_quoted=self._store.check_entry_used(peer, index),
+            now=now,
+        )
+        with DatasetStore(self._config.node.database, create=False) as store:
+            owners = store.lookup_tags(request.dataset, list(references))
+        records = admission.check_resolved(
+            [[owner.record_id for owner in found] for found in owners]
+        )
         context = request.context
         return ReceivedRequest(
             request_id=bytes(context.request_id),
@@ -189,9 +183,9 @@ class OwnerDesk:
             case_reference=context.case_reference,
             justification=justification,
             requested_fields=fields,
-            references=tuple(bytes(r) for r in references),
+            references=references,
             records=records,
-            check_entry_index=request.check_entry_index,
+            check_entry_index=index,
             recipient_key=bytes(request.recipient_public_key),
             request_digest=digest_request(signed_body),
             state=RequestState.PENDING,
@@ -202,41 +196,19 @@ class OwnerDesk:
             deliveries=0,
         )
 
-    def _check_entry(self, peer: str, dataset: str, index: int, references: int) -> None:
-        unknown = PeerError(
-            "the match references do not come from a check this node answered for you; "
-            "quote the check's receipt entry"
-        )
+    def _quoted(self, index: int) -> QuotedCheck | None:
+        """What this node's audit log says of entry `index`; None past its end."""
         if index >= self._audit.size:
-            raise unknown
+            return None
         entry = self._audit.entry(index)
-        if (
-            entry.kind not in (EntryKind.CHECK_RECEIVED, EntryKind.OWNER_MATCH)
-            or entry.counterpart != peer
-            or entry.dataset != dataset
-            or entry.decision is not Decision.ANSWERED
-            or (entry.element_count or 0) < references
-        ):
-            raise unknown
-        if datetime.now(UTC) - entry.time > CHECK_VALIDITY:
-            raise PeerError(f"the check at entry {index} is older than {CHECK_VALIDITY.days} days")
-        if self._store.check_entry_used(peer, index):
-            raise PeerError(
-                f"the check at entry {index} already backs a disclosure request; check again"
-            )
-
-    def _resolve(self, dataset: str, references: Sequence[bytes]) -> tuple[str, ...]:
-        with DatasetStore(self._config.node.database, create=False) as store:
-            owners = store.lookup_tags(dataset, [bytes(r) for r in references])
-        records: list[str] = []
-        for number, found in enumerate(owners, start=1):
-            if not found:
-                raise PeerError(
-                    f"match reference {number} resolves to no record of {dataset}: guessed, "
-                    "foreign, or from before a key rotation (check again)"
-                )
-            records.extend(owner.record_id for owner in found)
-        return tuple(dict.fromkeys(records))
+        return QuotedCheck(
+            is_check=entry.kind in (EntryKind.CHECK_RECEIVED, EntryKind.OWNER_MATCH),
+            counterpart=entry.counterpart,
+            dataset=entry.dataset,
+            answered=entry.decision is Decision.ANSWERED,
+            element_count=entry.element_count or 0,
+            time=entry.time,
+        )
 
     # -- deciding --------------------------------------------------------------------------------
 
@@ -438,14 +410,3 @@ class OwnerDesk:
                 reason=reason,
             )
         )
-
-
-def _reason(error: Exception) -> str:
-    if isinstance(error, NotPermitted):
-        return "not_permitted"
-    text = str(error)
-    if "resolves to no record" in text:
-        return "unknown_reference"
-    if "already backs" in text or "do not come from a check" in text or "older than" in text:
-        return "foreign_or_replayed_reference"
-    return "malformed_request"
