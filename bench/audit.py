@@ -1,6 +1,6 @@
 """Benchmark of the audit log: durable appends, verification of a large export, proof sizes.
 
-Figures, each against its target in the design (DESIGN.md §8):
+Figures, each against its target in the design (docs/promises.md, "Numbers"):
 
 - durable appends per second with 16 concurrent appender threads, each waiting until its entry
   is committed with `synchronous=FULL` (group commit), with p50 and p99 latency (target: at

@@ -8,7 +8,7 @@ and streams each member's signed answer back as soon as it arrives, with a statu
 `failed`. A slow or dead member holds up nobody else: every relay runs on its own thread and the
 stream yields in order of arrival.
 
-What the coordinating node sees is what the design allows it to see (DESIGN §2): who asks, why
+What the coordinating node sees is what docs/promises.md allows it to see: who asks, why
 (the request context is signed, not encrypted), how many elements, which members answered and
 when. The elements are blinded, so no probe; the answers are evaluated blinded elements, so no
 outcome; and both are signed end to end, so it can neither forge nor alter them. Each relay is

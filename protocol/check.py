@@ -1,4 +1,4 @@
-"""The querier's and the owner's steps of one blinded check (DESIGN §5.2 and §5.3), pure.
+"""The querier's and the owner's steps of one blinded check (docs/promises.md, "The check"), pure.
 
 A check is between one querier and one owner's dataset. The querier turns its probes into match
 keys, blinds their OPRF inputs and sends only the blinded elements; the owner evaluates them;

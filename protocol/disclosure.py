@@ -1,4 +1,4 @@
-"""Disclosure: from a hit to the record, only when the owner agrees (DESIGN §2, §5.4).
+"""Disclosure: from a hit to the record, only when the owner agrees (docs/promises.md).
 
 A hit tells the querier only that the owner holds something. What follows is a request, a human
 decision and a controlled release. This module holds the pure parts of that workflow, shared by

@@ -3,10 +3,10 @@
 An owner evaluates every match key of its records with its OPRF key; each output (a *tag*) is a
 uniformly random string. The owner publishes a set of short *fingerprints* of its tags, so that a
 querier who has obtained the OPRF outputs of its own probes through blinded evaluation can test
-membership locally, and the owner never learns the outcome (DESIGN §5.2). This module encodes that
-set compactly, decodes it defensively, and encodes and applies deltas between epochs (§8: at most
-5 bytes per key at a false-hit probability of at most 1e-9 per probe key, and a delta in
-proportion to what changed).
+membership locally, and the owner never learns the outcome (docs/promises.md, "The check"). This
+module encodes that set compactly, decodes it defensively, and encodes and applies deltas between
+epochs (docs/promises.md, "Numbers": at most 5 bytes per key at a false-hit probability of at most
+1e-9 per probe key, and a delta in proportion to what changed).
 
 Choice of structure. A Golomb-Rice coded set (GCS) of fingerprints, chosen by measurement with
 `bench/match_index.py` (10^6 keys, pure Python, on the 2-core development machine):
@@ -135,7 +135,7 @@ MatchTag = NewType("MatchTag", bytes)
 """A finalised OPRF output of one match key (64 bytes for ristretto255-SHA512, 32 for P-256)."""
 
 FALSE_HIT_BITS: Final = 30
-"""Default bound 2**-30 = 9.3e-10 on the false-hit probability of one probe key (DESIGN §8)."""
+"""Default bound 2**-30 = 9.3e-10 on the false-hit probability of one probe key."""
 
 MIN_TAG_BYTES: Final = 16
 """A fingerprint is taken from the first 128 bits of a tag."""

@@ -1,7 +1,7 @@
 """OPRF private keys sealed at rest: AES-256-GCM, keyed by scrypt from the node passphrase.
 
 A dataset's OPRF private key is what keeps its match index from being enumerated: whoever holds it
-can evaluate guesses offline and test them against the index (DESIGN §2). It is therefore
+can evaluate guesses offline and test them against the index (docs/promises.md). It is therefore
 stored only sealed, in the node's database, and unsealed in memory for an import, a key rotation
 or the server.
 

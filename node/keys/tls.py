@@ -1,8 +1,8 @@
 """The node's TLS key, certificate request and certificates for mutual TLS between nodes.
 
-Every node talks to its peers over gRPC with mutual TLS (DESIGN §6). Its TLS key is ECDSA P-256,
-which every TLS stack gRPC ships with accepts; the node's long-term *identity* key (Ed25519, for
-signed requests, receipts and checkpoints) is a different key, kept by `node.keys.identity`.
+Every node talks to its peers over gRPC with mutual TLS (docs/architecture.md). Its TLS key is ECDSA
+P-256, which every TLS stack gRPC ships with accepts; the node's long-term *identity* key (Ed25519,
+for signed requests, receipts and checkpoints) is a different key, kept by `node.keys.identity`.
 
 Identity on a connection. A node's certificate carries exactly one URI subject alternative name
 `blindhit://node/<node id>`; that URI, not the subject common name and not a host name, is the

@@ -1,7 +1,7 @@
 """The member node's gRPC Match service: thin servicers over `protocol/`, `crypto/` and storage.
 
 Every request goes through the same steps, in this order, and nothing leaves the node before the
-audit entry that records it is durable (DESIGN §5.2):
+audit entry that records it is durable (docs/promises.md, "The check"):
 
 1. the transport: the peer is the node named in its mTLS client certificate (URI SAN
    `blindhit://node/<id>`), pinned to the fingerprint in `[[peers]]` when one is configured;

@@ -1,4 +1,4 @@
-"""Signed envelopes: how requests and answers stay authentic across relays (DESIGN §5.2, §5.5).
+"""Signed envelopes: how requests and answers stay authentic across relays (docs/promises.md).
 
 A `SignedEnvelope` carries the serialised inner message as bytes and an Ed25519 signature by the
 sending node over a domain label, a zero byte, and those bytes. The label names the RPC and the

@@ -2,7 +2,7 @@
 
 Turns a record (a person, documents, accounts, vehicles, phones, e-mail addresses, a DNA
 profile) into the set of match keys that make real hits possible while keeping false hits rare,
-and says how strong each hit is (DESIGN §4). Pure functions, no I/O.
+and says how strong each hit is (docs/promises.md, "Match keys"). Pure functions, no I/O.
 
 Typical use::
 

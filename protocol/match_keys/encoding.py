@@ -4,8 +4,8 @@
 each a two-byte big-endian length followed by that many bytes of UTF-8. The constant label keeps
 these inputs apart from any other use of the same OPRF key; the length prefixes make the encoding
 injective, so no choice of dataset name or value can make two different keys collide (a plain
-`|`-joined string could: `a|b` + `c` and `a` + `b|c`). This is the DESIGN §4 rule
-`profile version | dataset | kind | canonical value`, made unambiguous.
+`|`-joined string could: `a|b` + `c` and `a` + `b|c`). This is the rule of docs/promises.md ("Match
+keys") `profile version | dataset | kind | canonical value`, made unambiguous.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Invariants:
 
 - The strength of a key is a function of its kind within one profile version, so two records that
   share a key always agree on how strong the hit is, and a querier can present a `doc` hit and a
-  `skeleton_yob` hit differently (DESIGN §4).
+  `skeleton_yob` hit differently (docs/promises.md, "Match keys").
 - Values are printable ASCII and never contain the raw input unnormalised: every value is built
   from canonical tokens, digits and fixed separators.
 - Warnings are data-quality findings, never errors: the record is still keyed.

@@ -58,9 +58,9 @@ Why these strengths:
   spelling of Hassan) and Hussein, and in Arabic script حامد and حميد or هشام and هاشم, which
   differ only in a long a or in the short i of C-a-C-i-C that Latin spellings write alike. Such
   pairs share `phonetic_dob` when born the same day; they are not in the evaluation set.
-- `name_yob` is medium as DESIGN §4 says, although namesakes born in the same year share it: a
-  year is often all that a record knows. `name` alone is weak and exists so that records without
-  any date of birth can hit at all.
+- `name_yob` is medium as docs/promises.md ("Match keys") says, although namesakes born in the
+  same year share it: a year is often all that a record knows. `name` alone is weak and exists
+  so that records without any date of birth can hit at all.
 - Plates are reissued and phone numbers recycled or shared, so both are medium. Document numbers
   without the issuing country collide across countries, so `doc_number` is weak.
 - Person fields not used for keys: sex and place of birth are recorded too inconsistently;

@@ -130,7 +130,7 @@ def test_no_probe_value_key_element_or_record_field_is_logged(
         "request_digest": request_digest,
         "officer": "de-kom-17",
     }
-    # The owner logs before it evaluates (DESIGN §5.2), then answers.
+    # The owner logs before it evaluates (docs/promises.md, "The check"), then answers.
     owner.log.append(
         AuditEntry(
             kind=EntryKind.CHECK_RECEIVED,

@@ -17,8 +17,8 @@ with a category each:
   (`near_name_same_dob`: Hassan and Hussein, Said, Zaid and Saad, Karim and Karima, Jamal and
   Kamal, twins Ivan and Ivana). These are the look-alike distinct people of the issue.
 - different people, reported apart: namesakes, with the same full name, born in the same year
-  (`namesake_same_year`). DESIGN §4 makes name + year of birth a medium key, because a year is
-  often all that a record knows, so such a pair shares `name_yob` by design: telling these two
+  (`namesake_same_year`). docs/promises.md makes name + year of birth a medium key, because a year
+  is often all that a record knows, so such a pair shares `name_yob` by design: telling these two
   people apart is exactly what the officer who confirms a medium hit is for. They are printed,
   and the test asserts only that they share no strong key.
 
