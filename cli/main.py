@@ -24,7 +24,7 @@ from cli import (
     import_records,
     init,
     join,
-    keys,
+    match_keys,
     metrics,
     requests,
     serve,
@@ -48,7 +48,7 @@ _COMMANDS: tuple[ModuleType, ...] = (
     requests,
     metrics,
     demo,
-    keys,
+    match_keys,
     audit,
     federation,
 )

@@ -8,12 +8,12 @@ module encodes that set compactly, decodes it defensively, and encodes and appli
 epochs (docs/promises.md, "Numbers": at most 5 bytes per key at a false-hit probability of at most
 1e-9 per probe key, and a delta in proportion to what changed).
 
-Choice of structure. A Golomb-Rice coded set (GCS) of fingerprints, chosen by measurement with
-`bench/match_index.py` (10^6 keys, pure Python, on the 2-core development machine):
+Choice of structure. A Golomb-Rice coded set (GCS) of fingerprints; `bench/match_index.py`
+measures its size, coding time and lookup time against the alternatives:
 
-- GCS at a false-hit bound of 2^-30 (9.3e-10): 3.953 bytes per key; encode 0.19 s, decode 0.20 s,
-  0.85 µs per probe after decoding. A delta is two more coded sets, so it costs in proportion to
-  the change: 3.4 bytes per changed key for 1,000 removed and 1,000 added, 2.5 for 100,000.
+- GCS at a false-hit bound of 2^-30 (9.3e-10): 3.95 bytes per key at 10^6 keys. A delta is two
+  more coded sets, so it costs in proportion to the change: about 3.4 bytes per changed key for
+  1,000 removed and 1,000 added, 2.5 for 100,000.
 - A binary fuse filter has the same false-hit rate only with 30-bit slots, and stores about 1.075
   (4-wise) to 1.125 (3-wise) slots per key, so 4.03 to 4.22 bytes per key. Every slot depends on
   many keys, so a change of epoch rewrites the whole filter: no delta in proportion to the
@@ -44,10 +44,11 @@ Padding. `pad_index` adds random dummies up to the next size bucket, a number wi
 significant bits (16, 18, 20, ..., 30, 32, 36, ...): eight buckets per doubling, at most 12.5 %
 more entries. A delta still shows how many entries were added and removed in that epoch.
 
-Querier side. A decoded index is a sorted `array('Q')` searched with `bisect`: for 10^6 keys it
-takes 7.8 MiB and 0.85 µs per probe, against 62.5 MiB and 0.11 µs for a Python set of ints. A
-querier caches the indexes of up to 195 owners and probes a few thousand keys per check (a
-300-person manifest is about 1,200 probes, 1 ms), so memory decides.
+Querier side. A decoded index is a sorted `array('Q')` searched with `bisect`: 8 bytes per key
+(7.8 MiB for 10^6 keys) against about 64 for a Python set of ints, at the cost of a slower
+lookup (a binary search instead of a hash). A querier caches the indexes of up to 195 owners and
+probes only a few thousand keys per check (a 300-person manifest is about 1,200 probes), so
+memory decides.
 
 Format (integers big-endian; version 1):
 
