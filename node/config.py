@@ -569,21 +569,14 @@ class _NodeFile(Schema):
 
     def config(self, directory: Path) -> NodeConfig:
         """The configuration this file describes, paths resolved against `directory`."""
+        # The tables whose keys are named as the fields of their dataclass are passed whole.
         node, limits = self.node, self.limits
         return NodeConfig(
             directory=directory,
             node=NodeSettings(node.id, node.country, node.listen, directory / node.database),
             keys=self.keys.settings(directory),
-            limits=Limits(
-                limits.max_batch,
-                limits.max_message_bytes,
-                limits.deadline_seconds,
-                limits.sync_deadline_seconds,
-            ),
-            peers=tuple(
-                Peer(p.id, p.endpoint, p.identity_key, p.certificate_fingerprint)
-                for p in self.peers
-            ),
+            limits=Limits(**dict(limits)),
+            peers=tuple(Peer(**dict(peer)) for peer in self.peers),
             datasets=tuple(
                 Dataset(
                     name,
@@ -620,13 +613,7 @@ class _NodeFile(Schema):
             ),
             federation=None
             if self.federation is None
-            else FederationSettings(
-                self.federation.coordinator,
-                self.federation.endpoint,
-                self.federation.identity_key,
-                self.federation.certificate_fingerprint,
-                self.federation.refresh_seconds,
-            ),
+            else FederationSettings(**dict(self.federation)),
         )
 
 
