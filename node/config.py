@@ -114,6 +114,7 @@ from node.tomlfile import (
     parse_text,
     problem_of,
     read_document,
+    read_text,
     to_item,
     type_name,
     validate,
@@ -817,11 +818,10 @@ def update_config(path: Path, config: NodeConfig) -> None:
         InputError: the file cannot be read or is not a valid configuration, a value has no
             TOML encoding, or the new file cannot be written.
     """
-    document = read_document(
+    text = read_text(
         path, max_size=_MAX_CONFIG_SIZE, kind="node configuration", name="configuration"
     )
-    current = _parse(document, path)
-    text = path.read_text(encoding="utf-8")
+    current = _parse(parse_text(text, path), path)
     edited = tomlkit.parse(text)
     edit_document(edited, _document(current), _document(config))
     new_text = tomlkit.dumps(edited)

@@ -56,6 +56,7 @@ __all__ = [
     "parse_text",
     "problem_of",
     "read_document",
+    "read_text",
     "to_item",
     "type_name",
     "validate",
@@ -180,13 +181,13 @@ def parse_text(text: str, file: Path) -> dict[str, Any]:
         raise InputError(f"{file}: not valid TOML: {exc}") from exc
 
 
-def read_document(path: Path, *, max_size: int, kind: str, name: str) -> dict[str, Any]:
-    """Read the TOML file `path`, a `kind` ("node configuration") of at most `max_size` bytes.
+def read_text(path: Path, *, max_size: int, kind: str, name: str) -> str:
+    """Read the text file `path`, a `kind` ("node configuration") of at most `max_size` bytes.
 
     `name` is how a message says what could not be read ("configuration", "mapping").
 
     Raises:
-        InputError: the file cannot be read, is larger, is not UTF-8 or is not valid TOML.
+        InputError: the file cannot be read, is larger, or is not UTF-8.
     """
     try:
         with path.open("rb") as handle:
@@ -196,10 +197,18 @@ def read_document(path: Path, *, max_size: int, kind: str, name: str) -> dict[st
     if len(data) > max_size:
         raise InputError(f"{path}: larger than {max_size} bytes; not a {kind}")
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
-    return parse_text(text, path)
+
+
+def read_document(path: Path, *, max_size: int, kind: str, name: str) -> dict[str, Any]:
+    """Read and parse the TOML file `path` (see `read_text`).
+
+    Raises:
+        InputError: the file cannot be read, is larger, is not UTF-8 or is not valid TOML.
+    """
+    return parse_text(read_text(path, max_size=max_size, kind=kind, name=name), path)
 
 
 def validate(schema: type[_S], document: Mapping[str, Any], file: Path) -> _S:

@@ -576,3 +576,37 @@ def test_update_refuses_a_broken_file_and_leaves_it(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"node\.country: expected an ISO 3166-1"):
         update_config(path, config)
     assert path.read_bytes() == before
+
+
+def test_update_adds_datasets_as_their_own_tables(tmp_path: Path) -> None:
+    text = '[node]\nid = "fr-ct"\ncountry = "FRA"\n[keys]\npassphrase_file = "s"  # on tmpfs\n'
+    path = write(tmp_path, text)
+    config = load_config(path)
+    changed = dataclasses.replace(
+        config, datasets=(Dataset("persons", pad_to_bucket=True), Dataset("documents"))
+    )
+    update_config(path, changed)
+    edited = path.read_text(encoding="utf-8")
+    assert load_config(path) == changed
+    assert "[datasets.persons]" in edited
+    assert "[datasets.documents]" in edited
+    # No empty [datasets] table above them.
+    assert "[datasets]" not in edited
+    assert 'passphrase_file = "s"  # on tmpfs' in edited
+
+
+def test_update_refuses_text_toml_cannot_hold_and_leaves_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, COMMENTED)
+    config = load_config(path)
+    before = path.read_bytes()
+    bad = dataclasses.replace(
+        config,
+        datasets=(
+            dataclasses.replace(config.datasets[0], description="\udcff"),
+            config.datasets[1],
+        ),
+    )
+    with pytest.raises(InputError, match="not valid Unicode"):
+        update_config(path, bad)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["node.toml"]
