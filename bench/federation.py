@@ -40,7 +40,7 @@ import rbcl
 from dev.demo import QUERIER, DemoFederation, Member, running_federation
 from dev.synthetic import synthetic_people
 from federation.fanout import MAX_DEADLINE_MS
-from node.config import load_config, render_config
+from node.config import load_config, update_config
 from node.home import NodeLayout
 from node.querier.checker import Target
 from node.runtime import NodeRuntime
@@ -134,7 +134,7 @@ def measure(
     patient = dataclasses.replace(
         config, limits=dataclasses.replace(config.limits, deadline_seconds=MAX_DEADLINE_MS / 1000)
     )
-    layout.config.write_text(render_config(patient), encoding="utf-8")
+    update_config(layout.config, patient)
     with NodeRuntime.open(federation.node_dir(QUERIER)) as runtime:
         runtime.refresh_membership()
         assert runtime.membership is not None

@@ -4,7 +4,8 @@ The coordinating node's operator runs `blindhit federation admit` with this node
 `keys/tls.csr` and identity key and hands back two files: the node's certificate and the
 federation CA's. `join` checks that the certificate is this node's (its key, its node id) and
 chains to that CA, installs both (`keys/tls-cert.pem`, `keys/ca-cert.pem`), and writes
-`[federation]` into node.toml with the coordinating node's id, endpoint and directory key. From
+`[federation]` into node.toml with the coordinating node's id, endpoint and directory key,
+editing the file in place (`node.config.update_config`) so that its comments survive. From
 then on the node's peers come from the signed directory (`node.querier.membership`).
 """
 
@@ -12,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 from pathlib import Path
 from typing import Any
 
 from cli.options import add_node_argument
 from crypto.errors import InputError, InvalidEncoding
 from crypto.signed_note import Ed25519Verifier
-from node.config import FederationSettings, render_config
+from node.config import FederationSettings, update_config
 from node.home import NodeLayout, install_certificate, load_node_config
 from node.keys.tls import load_certificates
 from protocol.validation import check_node_id, parse_host_port
@@ -77,15 +77,8 @@ def _run(args: argparse.Namespace) -> int:
         config,
         federation=FederationSettings(coordinator, endpoint, verifier, None, args.refresh),
     )
-    path = NodeLayout(config.directory).config
-    staging = path.with_name(f".{path.name}.partial")
-    staging.unlink(missing_ok=True)
-    descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(render_config(joined))
-        handle.flush()
-        os.fsync(handle.fileno())
-    staging.replace(path)
+    # Only [federation] changes; the operator's comments and layout stay as they were.
+    update_config(NodeLayout(config.directory).config, joined)
     print(f"{config.node.id} joined the federation of {coordinator} ({endpoint})")
     print(f"  certificate {fingerprint}")
     return 0

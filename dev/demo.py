@@ -55,7 +55,7 @@ from node.config import (
     KeySettings,
     PolicyRule,
     load_config,
-    render_config,
+    update_config,
 )
 from node.datasets.build import ImportOptions, import_records, log_epochs
 from node.datasets.sources import SourceRecord
@@ -341,7 +341,7 @@ class DemoFederation:
                 COORDINATOR, self.gs_endpoint, gs_key, None, self.refresh_seconds
             ),
         )
-        layout.config.write_text(render_config(joined), encoding="utf-8")
+        update_config(layout.config, joined)
         database = config.node.database
         with DatasetStore(database) as store, AuditLog(database) as log:
             result = import_records(

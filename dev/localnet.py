@@ -14,7 +14,7 @@ from pathlib import Path
 
 from crypto.signed_note import Ed25519Verifier
 from federation.ca import CertificateAuthority, certifier, create_ca
-from node.config import Dataset, KeySettings, NodeConfig, PolicyRule, load_config, write_config
+from node.config import Dataset, KeySettings, NodeConfig, PolicyRule, load_config, update_config
 from node.home import InitResult, NodeLayout, init_node_directory
 from protocol.admission import QueryMode
 from protocol.directory import Peer
@@ -41,10 +41,9 @@ class LocalNode:
         return load_config(self.config_path)
 
     def rewrite(self, **changes: object) -> None:
-        """Replace fields of the node's `NodeConfig` and write `node.toml` anew."""
+        """Replace fields of the node's `NodeConfig` and edit `node.toml` to match."""
         config = dataclasses.replace(self.config(), **changes)  # type: ignore[arg-type]
-        self.config_path.unlink()
-        write_config(self.config_path, config)
+        update_config(self.config_path, config)
 
 
 def create_local_nodes(

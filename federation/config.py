@@ -25,19 +25,34 @@ Decisions:
   refused by every member within about one interval after the next publication, so it is the
   federation's revocation latency.
 - One passphrase protects the CA key, the identity key and the TLS key, as in a member node.
-- Every error is an `InputError` reading `<file>: <key path>: <problem>`, like `node.toml`'s.
+- Every error is an `InputError` reading `<file>: <key path>: <problem>`, like `node.toml`'s:
+  the file is checked against a strict, closed schema of `node.tomlfile` (which says why
+  pydantic), and `[keys]` is the same table as in node.toml (`node.config.KeysTable`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Final
+from typing import Annotated, Any, Final
 
-from crypto.errors import InputError
-from node.config import KeySettings, read_config_document, write_new_config_file
+import tomlkit
+from pydantic import AfterValidator
+
+from node.config import FilePath, KeySettings, KeysTable
+from node.tomlfile import (
+    Schema,
+    create_file,
+    from_text,
+    int_range,
+    problem_of,
+    read_document,
+    to_item,
+    validate,
+)
 from protocol.directory import MAX_REFRESH_SECONDS, MIN_REFRESH_SECONDS
-from protocol.validation import HostPort, check_env_variable, check_node_id, parse_host_port
+from protocol.validation import HostPort, check_node_id, parse_host_port
 
 __all__ = [
     "CONFIG_FILE_NAME",
@@ -72,57 +87,21 @@ class FederationConfig:
     refresh_seconds: int = DEFAULT_REFRESH_SECONDS
 
 
-class _Reader:
-    """Typed getters over one TOML table that name `<file>: <table>.<key>` in their errors."""
-
-    def __init__(self, file: Path, table: str, values: object) -> None:
-        self.file = file
-        self.table = table
-        if not isinstance(values, dict):
-            raise InputError(f"{file}: {table}: missing table, or not a table")
-        self._values: dict[str, object] = values
-        self._taken: set[str] = set()
-
-    def where(self, key: str) -> str:
-        return f"{self.file}: {self.table}.{key}"
-
-    def string(self, key: str, default: str | None = None) -> str | None:
-        self._taken.add(key)
-        value = self._values.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, str):
-            raise InputError(f"{self.where(key)}: expected a string, got {value!r}")
-        return value
-
-    def required_string(self, key: str) -> str:
-        value = self.string(key)
-        if value is None:
-            raise InputError(f"{self.where(key)}: missing; expected a string")
-        return value
-
-    def integer(self, key: str, default: int, minimum: int, maximum: int) -> int:
-        self._taken.add(key)
-        value = self._values.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InputError(f"{self.where(key)}: expected an integer, got {value!r}")
-        if not minimum <= value <= maximum:
-            raise InputError(
-                f"{self.where(key)}: expected an integer from {minimum} to {maximum}, got {value}"
-            )
-        return value
-
-    def close(self) -> None:
-        unknown = sorted(set(self._values) - self._taken)
-        if unknown:
-            known = ", ".join(sorted(self._taken))
-            raise InputError(f"{self.where(unknown[0])}: unknown key (known keys here: {known})")
+class _FederationTable(Schema):
+    id: Annotated[str, AfterValidator(problem_of(check_node_id))]
+    listen: Annotated[
+        HostPort, from_text(problem_of(partial(parse_host_port, allow_port_zero=True)))
+    ] = parse_host_port(DEFAULT_LISTEN, "listen")
+    endpoint: Annotated[HostPort, from_text(problem_of(parse_host_port))]
+    database: FilePath = DEFAULT_DATABASE
+    directory_refresh_seconds: Annotated[
+        int, int_range(MIN_REFRESH_SECONDS, MAX_REFRESH_SECONDS)
+    ] = DEFAULT_REFRESH_SECONDS
 
 
-def _path(text: str, where: str, directory: Path) -> Path:
-    if not text or "\x00" in text:
-        raise InputError(f"{where}: expected a file path, got {text!r}")
-    return directory / text
+class _FederationFile(Schema):
+    federation: _FederationTable
+    keys: KeysTable
 
 
 def load_federation_config(path: Path) -> FederationConfig:
@@ -132,103 +111,71 @@ def load_federation_config(path: Path) -> FederationConfig:
         InputError: `<file>: <key path>: <problem>` for an unreadable file, invalid TOML, a
             missing or unknown key, or a value of the wrong type or out of range.
     """
-    document = read_config_document(path, max_size=_MAX_CONFIG_SIZE, kind="configuration")
-    unknown = sorted(set(document) - {"federation", "keys"})
-    if unknown:
-        raise InputError(f"{path}: {unknown[0]}: unknown table (known: federation, keys)")
+    document = read_document(
+        path, max_size=_MAX_CONFIG_SIZE, kind="configuration", name="configuration"
+    )
+    file = validate(_FederationFile, document, path)
     directory = path.absolute().parent
-    table = _Reader(path, "federation", document.get("federation"))
-    node_id = check_node_id(table.required_string("id"), table.where("id"))
-    listen_text = table.string("listen", DEFAULT_LISTEN)
-    endpoint_text = table.required_string("endpoint")
-    database_text = table.string("database", DEFAULT_DATABASE)
-    refresh = table.integer(
-        "directory_refresh_seconds",
-        DEFAULT_REFRESH_SECONDS,
-        MIN_REFRESH_SECONDS,
-        MAX_REFRESH_SECONDS,
-    )
-    table.close()
-    assert listen_text is not None  # A default was given.
-    assert database_text is not None
-    listen = parse_host_port(listen_text, table.where("listen"), allow_port_zero=True)
-    endpoint = parse_host_port(endpoint_text, table.where("endpoint"))
-    database = _path(database_text, table.where("database"), directory)
-    keys_table = _Reader(path, "keys", document.get("keys"))
-    variable = keys_table.string("passphrase_env")
-    file_text = keys_table.string("passphrase_file")
-    keys_table.close()
-    if (variable is None) == (file_text is None):
-        raise InputError(
-            f"{path}: keys: expected exactly one of passphrase_env (an environment variable "
-            "name) and passphrase_file (a file path)"
-        )
-    if variable is not None:
-        check_env_variable(variable, keys_table.where("passphrase_env"))
-    file = (
-        None
-        if file_text is None
-        else _path(file_text, keys_table.where("passphrase_file"), directory)
-    )
+    table = file.federation
     return FederationConfig(
         directory=directory,
-        id=node_id,
-        listen=listen,
-        endpoint=endpoint,
-        database=database,
-        keys=KeySettings(passphrase_env=variable, passphrase_file=file),
-        refresh_seconds=refresh,
+        id=table.id,
+        listen=table.listen,
+        endpoint=table.endpoint,
+        database=directory / table.database,
+        keys=file.keys.settings(directory),
+        refresh_seconds=table.directory_refresh_seconds,
     )
-
-
-def _toml_string(value: str) -> str:
-    """Return `value` as a TOML basic string, escaping quotes, backslashes and controls."""
-    parts = ['"']
-    for character in value:
-        code = ord(character)
-        if character in '"\\':
-            parts.append("\\" + character)
-        elif code < 0x20 or code == 0x7F:
-            parts.append(f"\\u{code:04X}")
-        elif 0xD800 <= code <= 0xDFFF:
-            raise InputError(f"cannot write {value!r} to TOML: it is not valid Unicode text")
-        else:
-            parts.append(character)
-    parts.append('"')
-    return "".join(parts)
 
 
 def _relative(path: Path, directory: Path) -> str:
     # Paths inside the directory are written relative to it, so the directory can move whole.
     try:
-        return _toml_string(path.relative_to(directory).as_posix())
+        return path.relative_to(directory).as_posix()
     except ValueError:
-        return _toml_string(str(path))
+        return str(path)
 
 
 def render_federation_config(config: FederationConfig) -> str:
-    """Return the TOML text of `config`; `load_federation_config` reads it back equal."""
-    lines = [
-        "# blindhit coordinating node. Paths are relative to this file's directory.",
-        "",
-        "[federation]",
-        f"id = {_toml_string(config.id)}",
-        f"listen = {_toml_string(str(config.listen))}",
-        f"endpoint = {_toml_string(str(config.endpoint))}",
-        f"database = {_relative(config.database, config.directory)}",
-        "# Members fetch the signed directory this often; a revocation reaches them within it.",
-        f"directory_refresh_seconds = {config.refresh_seconds}",
-        "",
-        "# Where the passphrase of the keys in ca/ and keys/ comes from; never the passphrase.",
-        "[keys]",
-    ]
-    if config.keys.passphrase_env is not None:
-        lines.append(f"passphrase_env = {_toml_string(config.keys.passphrase_env)}")
-    if config.keys.passphrase_file is not None:
-        lines.append(
-            f"passphrase_file = {_relative(config.keys.passphrase_file, config.directory)}"
+    """Return the TOML text of `config`, with comments; `load_federation_config` reads it back.
+
+    Raises:
+        InputError: a value has no TOML encoding.
+    """
+    federation = tomlkit.table()
+    federation.add("id", to_item(config.id))
+    federation.add("listen", to_item(str(config.listen)))
+    federation.add("endpoint", to_item(str(config.endpoint)))
+    federation.add("database", to_item(_relative(config.database, config.directory)))
+    federation.add(
+        tomlkit.comment(
+            "Members fetch the signed directory this often; a revocation reaches them within it."
         )
-    return "\n".join(lines) + "\n"
+    )
+    federation.add("directory_refresh_seconds", config.refresh_seconds)
+    keys = tomlkit.table()
+    keys.add(
+        tomlkit.comment(
+            "Where the passphrase of the keys in ca/ and keys/ comes from; never the passphrase."
+        )
+    )
+    sources: dict[str, Any] = {
+        "passphrase_env": config.keys.passphrase_env,
+        "passphrase_file": None
+        if config.keys.passphrase_file is None
+        else _relative(config.keys.passphrase_file, config.directory),
+    }
+    for name, value in sources.items():
+        if value is not None:
+            keys.add(name, to_item(value))
+    document = tomlkit.document()
+    document.add(
+        tomlkit.comment("blindhit coordinating node. Paths are relative to this file's directory.")
+    )
+    document.add(tomlkit.nl())
+    document.add("federation", federation)
+    document.add("keys", keys)
+    return tomlkit.dumps(document)
 
 
 def write_federation_config(path: Path, config: FederationConfig) -> None:
@@ -237,4 +184,4 @@ def write_federation_config(path: Path, config: FederationConfig) -> None:
     Raises:
         InputError: the file exists or cannot be written.
     """
-    write_new_config_file(path, render_federation_config(config))
+    create_file(path, render_federation_config(config))

@@ -58,13 +58,16 @@ import io
 import json
 import os
 import re
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Final, Literal
+from typing import Annotated, Any, BinaryIO, Final, Literal, Self
+
+from pydantic import AfterValidator, Field, PlainValidator, model_validator
 
 from crypto.errors import InputError
+from node.tomlfile import Problem, Schema, choice, parse_text, read_document, validate
+from protocol.validation import shown
 
 __all__ = [
     "METADATA_FIELDS",
@@ -105,7 +108,6 @@ _EXTENSIONS: Final[Mapping[str, Format]] = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
 }
-_MAPPING_KEYS: Final = ("format", "delimiter", "id", "delete", "fields", "metadata")
 _MAX_MAPPING_SIZE: Final = 1024 * 1024
 _MAX_ID_LENGTH: Final = 256
 _MAX_METADATA_LENGTH: Final = 1024
@@ -166,91 +168,80 @@ class SourceError:
     reason: str
 
 
-def _mapping_error(path: Path, key: str, problem: str) -> InputError:
-    return InputError(f"{path}: {key}: {problem}")
-
-
-def _column(path: Path, key: str, value: object) -> str:
+def _column(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise _mapping_error(
-            path, key, f"expected a column name (a non-empty string), got {value!r}"
-        )
+        raise Problem(f"expected a column name (a non-empty string), got {shown(value)}")
     return value.strip()
 
 
-def _name_table(
-    path: Path, key: str, value: object, known: tuple[str, ...], what: str
-) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise _mapping_error(path, key, 'expected a table of name = "COLUMN" entries')
-    table: dict[str, str] = {}
-    for name, column in value.items():
+def _known_name(known: tuple[str, ...], what: str, hints: Mapping[str, str]) -> AfterValidator:
+    def check(name: str) -> str:
         if name not in known:
-            hint = ""
-            if key == "fields" and name == "id":
-                hint = "; the record id column is the top-level key id"
-            elif key == "fields" and name == "reference":
-                hint = "; put a reference in [metadata] as owner_reference"
-            raise _mapping_error(
-                path, f"{key}.{name}", f"unknown {what}{hint} (expected one of {', '.join(known)})"
-            )
-        table[name] = _column(path, f"{key}.{name}", column)
-    return table
+            hint = hints.get(name, "")
+            raise Problem(f"unknown {what}{hint} (expected one of {', '.join(known)})")
+        return name
+
+    return AfterValidator(check)
+
+
+def _delimiter(value: object) -> str:
+    if not isinstance(value, str) or len(value) != 1 or value in '"\r\n':
+        raise Problem(f"expected one character other than a quote or newline, got {shown(value)}")
+    return value
+
+
+_Column = Annotated[str, PlainValidator(_column)]
+_FIELD_HINTS: Final = {
+    "id": "; the record id column is the top-level key id",
+    "reference": "; put a reference in [metadata] as owner_reference",
+}
+
+
+class _MappingFile(Schema):
+    format: (
+        Annotated[Format, choice({"csv": "csv", "jsonl": "jsonl"}, '"csv" or "jsonl"')] | None
+    ) = None
+    delimiter: Annotated[str, PlainValidator(_delimiter)] = ","
+    id: _Column = Field(description="the name of the column that holds the record id")
+    delete: _Column | None = None
+    fields: dict[
+        Annotated[str, _known_name(RECORD_FIELDS, "record field", _FIELD_HINTS)], _Column
+    ] = Field(default_factory=dict)
+    metadata: dict[Annotated[str, _known_name(METADATA_FIELDS, "metadata name", {})], _Column] = (
+        Field(default_factory=dict)
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if "delimiter" in self.model_fields_set and self.format == "jsonl":
+            raise Problem("only CSV input has a delimiter", "delimiter")
+        if not self.fields:
+            raise Problem("map at least one record field to a column", "fields")
+        return self
+
+
+def _checked_mapping(document: dict[str, Any], path: Path) -> ImportMapping:
+    mapping = validate(_MappingFile, document, path)
+    return ImportMapping(
+        path,
+        mapping.format,
+        mapping.delimiter,
+        mapping.id,
+        mapping.delete,
+        mapping.fields,
+        mapping.metadata,
+    )
 
 
 def parse_mapping(text: str, path: Path) -> ImportMapping:
     """Check the TOML text of a mapping file; `path` names it in errors."""
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML: {exc}") from exc
-    for key in document:
-        if key not in _MAPPING_KEYS:
-            raise _mapping_error(path, key, f"unknown key (known keys: {', '.join(_MAPPING_KEYS)})")
-    format_value = document.get("format")
-    chosen: Format | None = None
-    if format_value is not None:
-        if format_value not in ("csv", "jsonl"):
-            raise _mapping_error(path, "format", f'expected "csv" or "jsonl", got {format_value!r}')
-        chosen = "csv" if format_value == "csv" else "jsonl"
-    delimiter = document.get("delimiter", ",")
-    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
-        raise _mapping_error(
-            path,
-            "delimiter",
-            f"expected one character other than a quote or newline, got {delimiter!r}",
-        )
-    if "delimiter" in document and chosen == "jsonl":
-        raise _mapping_error(path, "delimiter", "only CSV input has a delimiter")
-    if "id" not in document:
-        raise _mapping_error(path, "id", "missing: name the column that holds the record id")
-    id_column = _column(path, "id", document["id"])
-    delete_column = None
-    if "delete" in document:
-        delete_column = _column(path, "delete", document["delete"])
-    fields = _name_table(path, "fields", document.get("fields", {}), RECORD_FIELDS, "record field")
-    if not fields:
-        raise _mapping_error(path, "fields", "map at least one record field to a column")
-    metadata = _name_table(
-        path, "metadata", document.get("metadata", {}), METADATA_FIELDS, "metadata name"
-    )
-    return ImportMapping(path, chosen, delimiter, id_column, delete_column, fields, metadata)
+    return _checked_mapping(parse_text(text, path), path)
 
 
 def load_mapping(path: Path) -> ImportMapping:
     """Read and check a mapping file (see the module docstring)."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(_MAX_MAPPING_SIZE + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read mapping {path}: {exc.strerror or exc}") from exc
-    if len(data) > _MAX_MAPPING_SIZE:
-        raise InputError(f"{path}: larger than {_MAX_MAPPING_SIZE} bytes; not a mapping file")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
-    return parse_mapping(text, path)
+    document = read_document(path, max_size=_MAX_MAPPING_SIZE, kind="mapping file", name="mapping")
+    return _checked_mapping(document, path)
 
 
 class _BadValue(Exception):

@@ -14,6 +14,7 @@ from crypto.signed_note import Ed25519Signer
 from node.config import (
     DEFAULT_MAX_BATCH,
     Dataset,
+    FederationSettings,
     KeySettings,
     Limits,
     NodeConfig,
@@ -21,6 +22,7 @@ from node.config import (
     PolicyRule,
     load_config,
     render_config,
+    update_config,
     write_config,
 )
 from protocol.admission import QueryMode
@@ -344,6 +346,43 @@ BAD_CASES = [
         "policy[0].max_batch: 4096 is above limits.max_batch = 2048",
     ),
     ("policy-quota-missing", "daily_quota = 5000", "", "policy[1].daily_quota: missing"),
+    # A misspelt key is reported as unknown, not as the key it was meant to be being missing.
+    (
+        "misspelt-key",
+        'country = "FRA"',
+        'countri = "FRA"',
+        "node.countri: unknown key (known keys here: country, database, id, listen)",
+    ),
+    (
+        "table-of-wrong-type",
+        "[node]",
+        "federation = 5\n[node]",
+        "federation: expected a table, got integer 5",
+    ),
+    (
+        "rule-not-a-table",
+        "[node]",
+        "disclosure_rules = [1]\n[node]",
+        "disclosure_rules[0]: expected a table, got integer 1",
+    ),
+    (
+        "seconds-as-text",
+        "deadline_seconds = 5",
+        'deadline_seconds = "5"',
+        "limits.deadline_seconds: expected a number of seconds, got string '5'",
+    ),
+    (
+        "integer-from-float",
+        "daily_quota = 5000",
+        "daily_quota = 5000.0",
+        "policy[1].daily_quota: expected an integer, got float 5000.0",
+    ),
+    (
+        "dataset-not-a-table",
+        "[datasets.documents]",
+        "[datasets]\ndocuments = 5\n[datasets.x]",
+        "datasets.documents: expected a table, got integer 5",
+    ),
 ]
 
 
@@ -447,3 +486,127 @@ def test_peer_is_hashable_and_frozen() -> None:
     assert hash(peer) == hash(dataclasses.replace(peer))
     with pytest.raises(dataclasses.FrozenInstanceError):
         peer.id = "x"  # type: ignore[misc]
+
+
+# Editing a file in place: comments and layout survive, only what changed is rewritten.
+
+COMMENTED = (
+    GOOD.replace("[node]", "# Paris central node, run by the duty team.\n[node]  # who we are", 1)
+    .replace('listen = "0.0.0.0:7443"', 'listen = "0.0.0.0:7443"   # behind the firewall', 1)
+    .replace("deadline_seconds = 5", "deadline_seconds = 5   # the link to Madrid is slow", 1)
+    .replace('id = "es-cnp"', '# Madrid, admitted 2025-03 (ticket 4471).\nid = "es-cnp"', 1)
+    .replace(
+        "[datasets.persons]",
+        "# Refreshed nightly from the wanted-persons file.\n[datasets.persons]",
+        1,
+    )
+    + "\n# Keep the quota low until the audit of 2026 is done.\n"
+)
+COMMENT_LINES = [line.strip() for line in COMMENTED.splitlines() if "#" in line]
+
+
+def test_update_keeps_comments_and_rewrites_only_what_changed(tmp_path: Path) -> None:
+    path = write(tmp_path, COMMENTED)
+    config = load_config(path)
+    gs_key = Ed25519Signer.from_seed("gs-lyon", bytes([9]) * 32).verifier()
+    newcomer = Peer("nl-kmar", HostPort("kmar.example.nl", 7443), Ed25519Signer.from_seed(
+        "nl-kmar", bytes([4]) * 32
+    ).verifier())  # fmt: skip
+    changed = dataclasses.replace(
+        config,
+        limits=dataclasses.replace(config.limits, deadline_seconds=7.5),
+        peers=(*config.peers, newcomer),
+        datasets=(
+            dataclasses.replace(config.datasets[0], description="Wanted persons (EU)"),
+            config.datasets[1],
+        ),
+        federation=FederationSettings("gs-lyon", HostPort("gs.example.org", 7400), gs_key),
+    )
+    update_config(path, changed)
+
+    text = path.read_text(encoding="utf-8")
+    assert load_config(path) == changed
+    for line in COMMENT_LINES:
+        if "deadline_seconds" not in line:
+            assert line in text, line
+    # The changed value keeps the comment at the end of its line.
+    assert "deadline_seconds = 7.5   # the link to Madrid is slow" in text
+    assert 'description = "Wanted persons (EU)"' in text
+    # Values that did not change are left as written, even where the renderer would differ.
+    assert "\ndeadline_seconds = 5\n" not in text
+    assert 'listen = "0.0.0.0:7443"   # behind the firewall' in text
+    assert "max_batch = 2048\n" in text
+    assert "[federation]" in text
+    assert text.count("[[peers]]") == 4
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["node.toml"]
+
+
+def test_update_removes_what_the_new_config_lacks(tmp_path: Path) -> None:
+    path = write(tmp_path, COMMENTED)
+    config = load_config(path)
+    fewer = dataclasses.replace(config, peers=config.peers[:2], policy=config.policy[:1])
+    update_config(path, fewer)
+    text = path.read_text(encoding="utf-8")
+    assert load_config(path) == fewer
+    assert "it-dcsa" not in text
+    assert text.count("[[policy]]") == 1
+    assert "# Madrid, admitted 2025-03 (ticket 4471)." in text
+    assert "# Paris central node, run by the duty team." in text
+
+
+def test_update_adds_keys_the_file_left_to_defaults(tmp_path: Path) -> None:
+    text = '# minimal\n[node]\nid = "fr-ct"\ncountry = "FRA"\n[keys]\npassphrase_file = "s"\n'
+    path = write(tmp_path, text)
+    config = load_config(path)
+    changed = dataclasses.replace(config, limits=Limits(max_batch=100))
+    update_config(path, changed)
+    assert load_config(path) == changed
+    edited = path.read_text(encoding="utf-8")
+    assert edited.startswith(text)
+    # Only the value that differs from its default is written.
+    assert tomllib.loads(edited)["limits"] == {"max_batch": 100}
+
+
+def test_update_refuses_a_broken_file_and_leaves_it(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    config = load_config(path)
+    path.write_text(COMMENTED.replace('country = "FRA"', 'country = "FR"'), encoding="utf-8")
+    before = path.read_bytes()
+    with pytest.raises(InputError, match=r"node\.country: expected an ISO 3166-1"):
+        update_config(path, config)
+    assert path.read_bytes() == before
+
+
+def test_update_adds_datasets_as_their_own_tables(tmp_path: Path) -> None:
+    text = '[node]\nid = "fr-ct"\ncountry = "FRA"\n[keys]\npassphrase_file = "s"  # on tmpfs\n'
+    path = write(tmp_path, text)
+    config = load_config(path)
+    changed = dataclasses.replace(
+        config, datasets=(Dataset("persons", pad_to_bucket=True), Dataset("documents"))
+    )
+    update_config(path, changed)
+    edited = path.read_text(encoding="utf-8")
+    assert load_config(path) == changed
+    assert "[datasets.persons]" in edited
+    assert "[datasets.documents]" in edited
+    # No empty [datasets] table above them.
+    assert "[datasets]" not in edited
+    assert 'passphrase_file = "s"  # on tmpfs' in edited
+
+
+def test_update_refuses_text_toml_cannot_hold_and_leaves_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, COMMENTED)
+    config = load_config(path)
+    before = path.read_bytes()
+    bad = dataclasses.replace(
+        config,
+        datasets=(
+            dataclasses.replace(config.datasets[0], description="\udcff"),
+            config.datasets[1],
+        ),
+    )
+    with pytest.raises(InputError, match="not valid Unicode"):
+        update_config(path, bad)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["node.toml"]
