@@ -9,6 +9,9 @@ gRPC servers with mutual TLS bound to port 0 on 127.0.0.1, started and stopped b
 - `stored_pair`: the same two nodes, the owner's dataset imported into its database (OPRF key
   sealed at the lowest accepted scrypt cost) and served with the Disclosure service too, as
   `blindhit serve` serves it.
+- `federation`: a coordinating node (`federation.server.CoordinatorServer`) with its CA and
+  signed directory, two owners admitted with the ports they serve on, and a querier whose peers
+  come from the directory.
 """
 
 from __future__ import annotations
@@ -20,20 +23,32 @@ from pathlib import Path
 
 import grpc
 import pytest
+from cryptography import x509
 
+from crypto.oprf import Mode, Suite
 from dev.localnet import LocalNode, allow, create_local_nodes, introduce
 from dev.memory_dataset import MemoryDataset
-from node.config import Dataset
+from federation.ca import certifier
+from federation.coordinator import Coordinator, init_federation
+from federation.server import CoordinatorServer
+from federation.server import create_server as create_coordinator_server
+from node.config import ANY_PEER, Dataset, FederationSettings, KeySettings, PolicyRule
 from node.datasets.build import import_records, log_epochs
 from node.datasets.sources import SourceRecord
 from node.datasets.store import DatasetStore
+from node.home import InitResult, init_node_directory, install_certificate
+from node.keys.identity import load_verifier
 from node.keys.sealed import ScryptCost
+from node.keys.tls import load_certificate_request
 from node.owner.disclosure_service import DisclosureService
 from node.owner.match_service import DatasetSource, MatchService
 from node.owner.serve import StoredDatasets
 from node.owner.server import create_server
 from node.runtime import NodeRuntime
+from protocol.admission import QueryMode
 from protocol.check import RequestPurpose
+from protocol.directory import DirectoryDataset
+from protocol.validation import HostPort
 
 PASSPHRASE_ENV = "BLINDHIT_UNIT_PASSPHRASE"
 CHEAP_SEALING = ScryptCost(log2_n=10, r=8, p=1)
@@ -165,3 +180,136 @@ def stored_pair(tmp_path: Path, passphrase: bytes) -> Iterator[Pair]:
 def purpose(**changes: str) -> RequestPurpose:
     """PURPOSE with some fields changed."""
     return dataclasses.replace(PURPOSE, **changes)
+
+
+# -- a federation in one process ------------------------------------------------------------------
+
+COORDINATOR = "gs-lyon"
+OWNERS: tuple[tuple[str, str], ...] = (("pl-ct", "POL"), ("jo-psd", "JOR"))
+QUERIER = "de-bka"
+
+
+@dataclass
+class Federation:
+    """A coordinating node, two owners and a querier, every server in this process.
+
+    The owners are certified by the federation CA when their directories are made, so that they
+    can serve (and their ports be known) before they are admitted with those ports; their
+    admission certificates are the ones the directory pins, and the owners never call another
+    member, so the pin is never put to them. The querier installs its admission certificate,
+    which the owners pin.
+    """
+
+    root: Path
+    coordinator: Coordinator
+    services: CoordinatorServer
+    server: grpc.Server
+    port: int
+    owners: dict[str, Served]
+    querier: NodeRuntime
+    querier_node: LocalNode
+    passphrase: bytes
+
+    def settings(self) -> FederationSettings:
+        return _settings(self.coordinator, self.port)
+
+    def publish(self) -> None:
+        """Publish what changed and have every member adopt the new directory, as serve does."""
+        self.services.publish_if_changed()
+        for owner in self.owners.values():
+            if owner.runtime.refresh_membership():
+                owner.match.reconfigure(owner.runtime.config)
+        self.querier.refresh_membership()
+
+
+def _settings(coordinator: Coordinator, port: int) -> FederationSettings:
+    """`[federation]` of a member of `coordinator`, serving on `port`."""
+    return FederationSettings(
+        COORDINATOR, HostPort("127.0.0.1", port), coordinator.identity_verifier(), None, 60.0
+    )
+
+
+def _member_config(node: LocalNode, settings: FederationSettings) -> None:
+    rule = PolicyRule(ANY_PEER, ("watchlist",), (QueryMode.INDEX, QueryMode.OWNER_MATCH),
+                      4096, 10**6)  # fmt: skip
+    node.rewrite(
+        datasets=(Dataset("watchlist", releasable_fields=RELEASABLE),),
+        policy=(rule,),
+        federation=settings,
+    )
+
+
+def _local(result: InitResult, node_id: str) -> LocalNode:
+    return LocalNode(node_id, result.layout.root, result.identity_verifier_key)
+
+
+@pytest.fixture
+def federation(tmp_path: Path, passphrase: bytes) -> Iterator[Federation]:
+    keys = KeySettings(passphrase_env=PASSPHRASE_ENV)
+    gs_dir = tmp_path / COORDINATOR
+    init_federation(
+        gs_dir, node_id=COORDINATOR, listen=HostPort("127.0.0.1", 1),
+        endpoint=HostPort("127.0.0.1", 1), keys=keys,
+    )  # fmt: skip
+    coordinator = Coordinator.open(gs_dir)
+    services = CoordinatorServer(coordinator, passphrase)
+    server, port = create_coordinator_server(services, port=0)
+    server.start()
+    ca = coordinator.load_ca(passphrase)
+    offered = [DirectoryDataset("watchlist", Suite.RISTRETTO255_SHA512, Mode.OPRF, b"", 10**6)]
+    settings = _settings(coordinator, port)
+    owners: dict[str, Served] = {}
+    records = [{k: v for k, v in p.items() if k != "id"} for p in OWNER_RECORDS]
+    opened: list[NodeRuntime] = []
+    try:
+        for node_id, country in OWNERS:
+            result = init_node_directory(
+                tmp_path / node_id, node_id=node_id, country=country,
+                listen=HostPort("127.0.0.1", 0), keys=keys, certify=certifier(ca),
+            )  # fmt: skip
+            node = _local(result, node_id)
+            _member_config(node, settings)
+            runtime = NodeRuntime.open(node.root)
+            opened.append(runtime)
+            owner = serve_owner(runtime, MemoryDataset("watchlist", records), disclosure=False)
+            owners[node_id] = owner
+            coordinator.admit(
+                load_certificate_request(result.layout.tls_csr), member_id=node_id,
+                country=country, endpoint=HostPort("127.0.0.1", owner.port),
+                identity_key=load_verifier(result.layout.identity_verifier_key),
+                datasets=offered, passphrase=passphrase,
+            )  # fmt: skip
+        result = init_node_directory(
+            tmp_path / QUERIER, node_id=QUERIER, country="DEU",
+            listen=HostPort("127.0.0.1", 0), keys=keys,
+        )  # fmt: skip
+        querier_node = _local(result, QUERIER)
+        admission = coordinator.admit(
+            load_certificate_request(result.layout.tls_csr), member_id=QUERIER, country="DEU",
+            # The querier serves nothing here; the directory needs an endpoint all the same.
+            endpoint=HostPort("127.0.0.1", 1),
+            identity_key=load_verifier(result.layout.identity_verifier_key),
+            passphrase=passphrase,
+        )  # fmt: skip
+        install_certificate(
+            result.layout.root,
+            list(x509.load_pem_x509_certificates(admission.certificate_pem)),
+            [coordinator.ca_certificate()],
+        )
+        _member_config(querier_node, settings)
+        querier = NodeRuntime.open(querier_node.root)
+        opened.append(querier)
+        made = Federation(
+            tmp_path, coordinator, services, server, port, owners, querier, querier_node,
+            passphrase,
+        )  # fmt: skip
+        made.publish()
+        yield made
+    finally:
+        for owner in owners.values():
+            owner.stop()
+        server.stop(grace=None).wait()
+        for runtime in opened:
+            runtime.close()
+        services.close()
+        coordinator.close()
