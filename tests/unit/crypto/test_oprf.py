@@ -315,3 +315,17 @@ def test_empty_batch_and_stray_info_are_refused() -> None:
 def test_every_refusal_is_a_crypto_error() -> None:
     for error in (InvalidEncoding, InvalidInput, InvalidProof):
         assert issubclass(error, CryptoError)
+    # What that buys: a server that catches CryptoError for a peer's request catches each of
+    # them as raised by the real code, with a message saying what was wrong.
+    client, server = _pair(Suite.RISTRETTO255_SHA512, Mode.VOPRF)
+    with pytest.raises(CryptoError, match="element 0 is not a valid non-identity ristretto255"):
+        server.blind_evaluate_batch([bytes(31) + b"\xff"])
+    with pytest.raises(CryptoError, match="a batch must hold at least one blinded element"):
+        server.blind_evaluate_batch([])
+    batch = client.blind(b"x")
+    evaluation = server.blind_evaluate(batch.blinded_elements[0])
+    suite = Suite.RISTRETTO255_SHA512
+    other = OprfServer(suite, Mode.VOPRF, generate_key_pair(suite).private_key)
+    with pytest.raises(CryptoError, match="proof"):
+        client.finalize(batch, other.blind_evaluate(batch.blinded_elements[0]))
+    assert client.finalize(batch, evaluation)

@@ -248,6 +248,10 @@ def test_a_non_decision_is_refused(state: RequestState, decision: RequestState) 
 
 def test_an_invalid_transition_is_an_input_error() -> None:
     assert issubclass(InvalidTransition, InputError)
+    # What that buys: the officer's command line, which handles bad input, reports a second
+    # decision as one line naming the states, without knowing this module.
+    with pytest.raises(InputError, match="pending is not a decision"):
+        decide(RequestState.PENDING, RequestState.PENDING)
 
 
 @pytest.mark.parametrize(
