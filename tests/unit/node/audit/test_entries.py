@@ -264,7 +264,7 @@ def test_decoding_refuses_non_canonical_spellings() -> None:
     duplicated = canonical.replace(b'{"case', b'{"node":"xx.other","case')
     trailing = canonical + b" "
     for encoded in (spaced, unsorted, escaped, duplicated, trailing):
-        with pytest.raises(InvalidEntry):
+        with pytest.raises(InvalidEntry, match="entry is not in canonical encoding"):
             decode_entry(encoded)
 
 
