@@ -176,8 +176,8 @@ def test_a_revoked_member_is_refused_within_one_refresh(federation: DemoFederati
 
 
 def test_a_restart_of_the_coordinating_node_loses_nothing(federation: DemoFederation) -> None:
-    # A federation of its own: the coordinating node is stopped and started again, and the
-    # cosignatures it compares must be only this test's.
+    # A federation of its own: the coordinating node is stopped and started again, which a test
+    # sharing it could see in the middle of a check.
     federation.check(passengers=40)
     federation.verify_logs()
     cosigned_before = dict(federation.report.cosigned)
