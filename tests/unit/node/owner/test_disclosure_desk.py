@@ -113,7 +113,7 @@ def test_receive_decide_and_deliver(stored_pair: Pair) -> None:
         request_id=received.request_id,
     )  # fmt: skip
     assert [r.fields for r in release.records] == [{"family_name": "Kowalczyk"}]
-    with pytest.raises(PeerError):
+    with pytest.raises(PeerError, match="the sealed release does not decrypt"):
         open_release(
             answer.sealed_release, X25519PrivateKey.generate(), owner="pl-ct", querier="fr-ct",
             request_id=received.request_id,
