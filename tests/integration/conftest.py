@@ -6,6 +6,11 @@
 owner, the owner running `blindhit serve` in its own process on an ephemeral loopback port, and
 a 300-passenger manifest for the querier in which five of the wanted persons travel. Every
 process started here is ended when the module's tests are done.
+
+`fault_seed` is the seed of tests that choose faults at random (kill points, delays, orders):
+taken from the environment variable `BLINDHIT_FAULT_SEED` to replay a failure, drawn fresh
+otherwise, and named in the failure report of a test that used it with the command that
+replays it.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ import csv
 import json
 import os
 import random
+import secrets
 import select
 import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +36,7 @@ from dev.synthetic import synthetic_people
 from protocol.match_keys import derive_keys
 
 REPOSITORY = Path(__file__).resolve().parents[2]
+SEED_VARIABLE = "BLINDHIT_FAULT_SEED"
 VARIABLE = "BLINDHIT_TEST_SERVE_PASSPHRASE"
 PASSPHRASE = "a serve passphrase"
 
@@ -340,3 +347,41 @@ def hit_probes(report: dict[str, Any]) -> set[str]:
         for probe in report["probes"]
         if any(r["status"] == "hit" for r in probe["results"])
     }
+
+
+def _fault_seed() -> int:
+    text = os.environ.get(SEED_VARIABLE, "").strip()
+    if not text:
+        return secrets.randbits(32)
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise pytest.UsageError(f"{SEED_VARIABLE}: expected an integer, got {text!r}") from None
+
+
+@pytest.fixture
+def fault_seed(request: pytest.FixtureRequest) -> int:
+    """The seed of this test's random fault choices, kept with its report."""
+    seed = _fault_seed()
+    request.node.user_properties.append(("fault_seed", seed))
+    return seed
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Name the fault seed in the report of a failed test that used one."""
+    del call
+    report = yield
+    if report.failed:
+        for name, value in item.user_properties:
+            if name == "fault_seed":
+                report.sections.append(
+                    (
+                        "fault seed",
+                        f"faults chosen with seed {value}; replay with "
+                        f"{SEED_VARIABLE}={value} pytest '{item.nodeid}'",
+                    )
+                )
+    return report

@@ -305,8 +305,9 @@ def test_prove_refuses_what_the_checkpoint_does_not_cover(
 
 def test_help_texts_carry_examples(capsys: pytest.CaptureFixture[str]) -> None:
     for command in ("checkpoint", "prove", "export", "verify"):
-        with pytest.raises(SystemExit):
+        with pytest.raises(SystemExit) as exited:
             main(["audit", command, "--help"])
+        assert exited.value.code == 0
         assert f"Example:\n  blindhit audit {command} " in capsys.readouterr().out
 
 

@@ -2,9 +2,10 @@
 
 Each round starts a real Python process that appends from eight threads and prints every index
 the log returned (each with the case reference it logged), flushing after each line; the test
-kills it with SIGKILL at a random moment. Afterwards every printed index must hold exactly the
-entry that was printed with it, the stored tree must be the tree of the stored entries, and an
-export of the whole log must verify.
+kills it with SIGKILL after a random delay drawn from the session's fault seed (`fault_seed` in
+tests/conftest.py), so that a failure names the delays it chose and can be run again with them.
+Afterwards every printed index must hold exactly the entry that was printed with it, the stored
+tree must be the tree of the stored entries, and an export of the whole log must verify.
 """
 
 from __future__ import annotations
@@ -102,21 +103,23 @@ def _durable_claims(output: Path) -> dict[int, str]:
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-def test_kill_9_under_load_loses_no_durable_entry(tmp_path: Path) -> None:
+def test_kill_9_under_load_loses_no_durable_entry(tmp_path: Path, fault_seed: int) -> None:
     database = tmp_path / "node.db"
-    chooser = random.Random()
+    chooser = random.Random(fault_seed)
     claims: dict[int, str] = {}
     for round_number in range(ROUNDS):
         output = tmp_path / f"round-{round_number}.out"
-        _run_round(database, output, round_number, chooser.uniform(0.1, 0.4))
+        delay = chooser.uniform(0.1, 0.4)
+        where = f"round {round_number}, killed {delay:.3f} s in (fault seed {fault_seed})"
+        _run_round(database, output, round_number, delay)
         round_claims = _durable_claims(output)
-        assert round_claims, "the appender returned no index before it was killed"
-        assert not claims.keys() & round_claims.keys()
+        assert round_claims, f"the appender returned no index before it was killed: {where}"
+        assert not claims.keys() & round_claims.keys(), where
         claims |= round_claims
         with AuditLog(database, read_only=True) as log:
             for index, reference in round_claims.items():
-                assert index < log.size, f"durable index {index} is beyond the log"
-                assert log.entry(index).case_reference == reference
+                assert index < log.size, f"durable index {index} is beyond the log: {where}"
+                assert log.entry(index).case_reference == reference, where
 
     with AuditLog(database) as log:
         size = log.size

@@ -20,6 +20,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from conftest import Federation  # the fixture's type, from this folder's conftest.py
 
+# One federation for the module (conftest.py; one per xdist worker that runs its tests). Each
+# test works on its own case references and requests; those that change the owner (a kill -9,
+# a node.toml without the querier, a standing rule) restart it as it was before they return.
+
 LEGAL = ["--legal-basis", "EU-2016/680:Art.8"]
 FIELDS = "family_name,given_names,date_of_birth,document_number"
 

@@ -6,6 +6,10 @@ keeps nothing of a probe or an outcome; a relayed answer the coordinating node a
 refused; a member that is down does not hold up the others; a revoked member is refused within
 one directory refresh; a restart of the coordinating node loses no member and no cosignature; and
 a coordinating node that alters what it relays is caught by the querier.
+
+The tests that leave the federation as they found it share one (`shared`, built once per module
+and worker); a test that changes it for good (kills a member, revokes one, restarts the
+coordinating node) builds its own (`federation`) and says why.
 """
 
 from __future__ import annotations
@@ -45,8 +49,20 @@ CASE = ["--officer", "de-of-17", "--purpose", "border-check",
         "--legal-basis", "EU-2016/680:Art.8", "--case", "DE-2026-0042"]  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoFederation]:
+    """One federation for the tests that leave it as they found it.
+
+    Built once per module and xdist worker: a worker that runs none of its tests builds none.
+    """
+    root = tmp_path_factory.mktemp("shared-federation")
+    with running_federation(root / "federation", io.StringIO(), members=SMALL) as demo:
+        yield demo
+
+
 @pytest.fixture
 def federation(tmp_path: Path) -> Iterator[DemoFederation]:
+    """A federation of this test's own, for a test that changes it for good."""
     with running_federation(tmp_path / "federation", io.StringIO(), members=SMALL) as demo:
         yield demo
 
@@ -83,8 +99,12 @@ def every_byte(directory: Path) -> bytes:
 
 
 def test_a_fan_out_finds_each_owners_hits_and_the_coordinator_learns_none(
-    federation: DemoFederation,
+    shared: DemoFederation,
 ) -> None:
+    federation = shared
+    # Other tests of the shared federation relay checks too: only this check's relays count.
+    with AuditLog(federation.gs_dir / "federation.db", read_only=True) as log:
+        relayed_before = log.size
     hits = federation.check(passengers=80)
     found = hits_by_owner(federation.report.check)
     assert {"PAX-017"} <= found["fr-ct"]
@@ -94,7 +114,7 @@ def test_a_fan_out_finds_each_owners_hits_and_the_coordinator_learns_none(
     assert {p["status"] for p in federation.report.check["peers"]} == {"answered"}
 
     with AuditLog(federation.gs_dir / "federation.db", read_only=True) as log:
-        relayed = [log.entry(i) for i in range(log.size)]
+        relayed = [log.entry(i) for i in range(relayed_before, log.size)]
     relayed = [e for e in relayed if e.kind is EntryKind.CHECK_RELAYED]
     assert sorted(e.relayed_to or "" for e in relayed) == ["fr-ct", "jo-psd", "ua-sbu"]
     assert all(e.counterpart == QUERIER and e.hit_count is None for e in relayed)
@@ -114,6 +134,7 @@ def test_a_fan_out_finds_each_owners_hits_and_the_coordinator_learns_none(
 
 
 def test_a_member_that_is_down_holds_up_nobody(federation: DemoFederation) -> None:
+    # A federation of its own: ua-sbu is killed and stays down.
     federation.check(passengers=40)  # indexes synced while everyone is up
     down = federation.processes.running["ua-sbu"]
     down.send_signal(signal.SIGKILL)
@@ -128,6 +149,7 @@ def test_a_member_that_is_down_holds_up_nobody(federation: DemoFederation) -> No
 
 
 def test_a_revoked_member_is_refused_within_one_refresh(federation: DemoFederation) -> None:
+    # A federation of its own: a revocation cannot be undone.
     federation.check(passengers=40)
     revoked = blindhit(
         "federation", "revoke", "jo-psd", "--federation", federation.gs_dir,
@@ -154,6 +176,8 @@ def test_a_revoked_member_is_refused_within_one_refresh(federation: DemoFederati
 
 
 def test_a_restart_of_the_coordinating_node_loses_nothing(federation: DemoFederation) -> None:
+    # A federation of its own: the coordinating node is stopped and started again, which a test
+    # sharing it could see in the middle of a check.
     federation.check(passengers=40)
     federation.verify_logs()
     cosigned_before = dict(federation.report.cosigned)
@@ -196,7 +220,10 @@ class _TamperingRelay(FanOutRelay):
         super()._relay_one(member, relay, deadline, Tamper())  # type: ignore[arg-type]
 
 
-def test_the_coordinating_node_cannot_forge_an_answer(federation: DemoFederation) -> None:
+def test_the_coordinating_node_cannot_forge_an_answer(shared: DemoFederation) -> None:
+    # The shared federation: the rogue coordinating node runs beside the real one, and the
+    # querier's node.toml is given back as it was, whatever happens.
+    federation = shared
     federation.check(passengers=40)
     passphrase = os.environ[PASSPHRASE_ENV].encode()
     with Coordinator.open(federation.gs_dir) as coordinator:
@@ -215,7 +242,10 @@ def test_the_coordinating_node_cannot_forge_an_answer(federation: DemoFederation
             text = config.read_text(encoding="utf-8")
             real = f"127.0.0.1:{federation.report.ports[COORDINATOR]}"
             config.write_text(text.replace(real, f"127.0.0.1:{port}"), encoding="utf-8")
-            report = check_all(federation)
+            try:
+                report = check_all(federation)
+            finally:
+                config.write_text(text, encoding="utf-8")
         finally:
             server.stop(None).wait()
             rogue.close()
@@ -224,7 +254,9 @@ def test_the_coordinating_node_cannot_forge_an_answer(federation: DemoFederation
     assert hits_by_owner(report) == {}
 
 
-def test_a_slow_member_times_out_alone(federation: DemoFederation) -> None:
+def test_a_slow_member_times_out_alone(shared: DemoFederation) -> None:
+    # The shared federation: jo-psd is stopped for one check and continued, whatever happens.
+    federation = shared
     federation.check(passengers=40)
     slow = federation.processes.running["jo-psd"]
     slow.send_signal(signal.SIGSTOP)  # alive, connected, and answering nothing

@@ -606,7 +606,9 @@ def test_show_reports_a_member_caught_with_two_histories(
         witness = Witness(coordinator.config.database, CosignatureSigner("gs-lyon", identity))
         witness.add_log("fr-ct", member_key.verifier())
         witness.cosign("fr-ct", issuers[0].issue().note)
-        with pytest.raises(InconsistentLog):
+        with pytest.raises(
+            InconsistentLog, match="fr-ct shows a history inconsistent with the one this witness"
+        ):
             witness.cosign("fr-ct", issuers[1].issue().note)
         witness.close()
     for log in histories:

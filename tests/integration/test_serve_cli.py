@@ -24,6 +24,11 @@ from dev.synthetic import synthetic_people
 if TYPE_CHECKING:
     from conftest import Federation  # the fixture's type, from this folder's conftest.py
 
+# One federation for the module (conftest.py; one per xdist worker that runs its tests), its
+# tests run in the order written. Two of them change it: the import adds epoch 2 (the only
+# import, so the delta is from epoch 1), and the kill test, last, kills the owner and restarts
+# it. The others only read.
+
 
 def test_a_manifest_check_finds_exactly_the_planted_passengers(federation: Federation) -> None:
     status, report = federation.check_manifest()

@@ -83,6 +83,7 @@ def test_no_record_on_a_terminal_is_an_error(
 
 
 def test_help_shows_an_example(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exited:
         main(["keys", "--help"])
+    assert exited.value.code == 0
     assert "Example:" in capsys.readouterr().out

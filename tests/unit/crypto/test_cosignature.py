@@ -167,7 +167,9 @@ def test_truncated_or_padded_signature_is_refused(length: int) -> None:
         # A line with a key ID and nothing after it is malformed as a note signature.
         line = NoteSignature(WITNESS.name, WITNESS.key_id, b"\x00").to_line()
         malformed = NOTE + line.replace(line.split(" ")[-1], "AAAAAA==\n")
-        with pytest.raises(InvalidEncoding):
+        with pytest.raises(
+            InvalidEncoding, match="expected a key ID and a signature, got 4 bytes in total"
+        ):
             WITNESS.verifier().verify(malformed)
         return
     with pytest.raises(InvalidSignature, match="72-byte timestamped signature"):
@@ -230,7 +232,10 @@ def test_a_log_note_key_is_not_a_witness_key() -> None:
     with pytest.raises(InvalidEncoding, match=r"signature type 0x04.*got 0x01"):
         CosignatureVerifier.from_verifier_key(LOG.verifier_key())
     # Nor the other way round: the note verifier refuses the 0x04 type.
-    with pytest.raises(InvalidEncoding):
+    with pytest.raises(
+        InvalidEncoding,
+        match=r"expected 0x01 and a 32\-byte Ed25519 key in the verifier key, got 33 by",
+    ):
         Ed25519Verifier.from_verifier_key(WITNESS.verifier_key())
 
 

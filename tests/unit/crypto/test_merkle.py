@@ -587,7 +587,7 @@ def test_inclusion_property(size: int, data: st.DataObject) -> None:
     assert proof == ref_path(index, ENTRIES[:size])
     other = data.draw(st.integers(min_value=0, max_value=size - 1), label="other")
     if other != index:
-        with pytest.raises(InvalidProof):
+        with pytest.raises(InvalidProof, match="inclusion proof of leaf"):
             verify_inclusion(LEAVES[other], index, size, proof, root)
         with pytest.raises(InvalidProof):
             verify_inclusion(LEAVES[index], other, size, proof, root)
@@ -606,7 +606,7 @@ def test_consistency_property(size2: int, data: st.DataObject) -> None:
         position = data.draw(st.integers(min_value=0, max_value=len(proof) - 1), label="pos")
         corrupted = list(proof)
         corrupted[position] = _flip(corrupted[position], data.draw(st.integers(0, 7)))
-        with pytest.raises(InvalidProof):
+        with pytest.raises(InvalidProof, match="consistency proof from size"):
             verify_consistency(size1, size2, root1, root2, corrupted)
 
 

@@ -78,7 +78,7 @@ def test_owner_match_mode_uses_the_owners_answer() -> None:
         hits, [t if h else b"" for t, h in zip(tags, hits, strict=True)]
     )
     assert [o.hit for o in outcomes] == [True, True, False]
-    with pytest.raises(PeerError):
+    with pytest.raises(PeerError, match="the owner answered 18 hits and 0 references for 19 tags"):
         check.outcomes_from_owner_match(hits[:-1], [])
 
 
@@ -101,11 +101,15 @@ def test_bad_answers_from_the_owner_are_peer_errors() -> None:
     server, descriptor, _ = _owner(Mode.VOPRF)
     check = QuerierCheck(descriptor, PROBES)
     evaluation = server.blind_evaluate_batch(check.blinded_elements())
-    with pytest.raises(PeerError):
+    with pytest.raises(
+        PeerError, match="the owner's evaluation is refused: expected 19 evaluated elements, got"
+    ):
         check.finalize(evaluation.evaluated_elements[:-1], evaluation.proof)
     check = QuerierCheck(descriptor, PROBES)
     evaluation = server.blind_evaluate_batch(check.blinded_elements())
-    with pytest.raises(PeerError):
+    with pytest.raises(
+        PeerError, match="the owner's evaluation is refused: the DLEQ proof does not verify"
+    ):
         check.finalize(list(reversed(evaluation.evaluated_elements)), evaluation.proof)
 
 
@@ -113,9 +117,9 @@ def test_bad_probes_and_limits_are_input_errors() -> None:
     _, descriptor, _ = _owner(Mode.OPRF)
     with pytest.raises(InputError, match="probe 2"):
         QuerierCheck(descriptor, [PROBES[0], {"colour": "blue"}])
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="a check needs at least one probe"):
         QuerierCheck(descriptor, [])
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="3 probes in one check; at most 2 allowed"):
         QuerierCheck(descriptor, PROBES, CheckLimits(max_probes=2))
 
 

@@ -195,6 +195,11 @@ def test_rollback_is_refused() -> None:
 
 def test_a_rollback_is_a_federation_error() -> None:
     assert issubclass(DirectoryRollback, FederationError)
+    # What that buys: a member's refresh loop, which reports any federation problem and keeps
+    # its last directory, treats a replayed directory the same way.
+    older = sign_directory(sample(2), COORDINATOR)
+    with pytest.raises(FederationError, match="refusing a rollback"):
+        open_directory(older, COORDINATOR.verifier(), seen_version=5)
 
 
 @pytest.mark.parametrize(

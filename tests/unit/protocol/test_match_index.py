@@ -281,7 +281,7 @@ def test_chained_deltas_over_epochs_with_padding() -> None:
 
 
 def test_encode_delta_refuses_different_parameters() -> None:
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="expected both indexes to have the same parameters, got"):
         encode_delta(DecodedIndex([1], SMALL), DecodedIndex([1], REAL))
 
 
@@ -306,7 +306,7 @@ def test_size_buckets() -> None:
         assert size_bucket(bucket) == bucket
         assert bucket >= previous
         previous = bucket
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"expected a count of at least 0, got \-1"):
         size_bucket(-1)
 
 
@@ -335,7 +335,9 @@ def test_pad_index_reuses_and_drops_previous_dummies() -> None:
     _, more = pad_index(DecodedIndex(values[:97], params), previous_dummies=dummies)
     assert len(more) == 7
     assert dummies <= more
-    with pytest.raises(InputError):
+    with pytest.raises(
+        InputError, match=r"expected previous dummies in \[0, 223338299392\), got 223338299392"
+    ):
         pad_index(DecodedIndex([], params), previous_dummies=[params.domain])
 
 
@@ -375,7 +377,7 @@ def test_largest_domain_round_trips() -> None:
 
 
 def test_fingerprint_needs_sixteen_bytes_and_stays_in_the_domain() -> None:
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="expected a tag of at least 16 bytes, got 15"):
         fingerprint(b"\x00" * 15, REAL)
     assert fingerprint(b"\x00" * 16, REAL) == 0
     assert fingerprint(b"\xff" * 16, REAL) == REAL.domain - 1
@@ -394,9 +396,9 @@ def test_bad_fingerprints_are_input_errors(values: list[object]) -> None:
 
 def test_negative_limits_are_input_errors() -> None:
     data = encode_index([1], SMALL)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"expected max_count of at least 0, got \-1"):
         decode_index(data, max_count=-1)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"expected max_count of at least 0, got \-1"):
         apply_delta(DecodedIndex([1], SMALL), data, max_count=-1)
 
 
@@ -406,22 +408,26 @@ def test_negative_limits_are_input_errors() -> None:
 def test_max_count_bound() -> None:
     data = encode_index(range(0, 6_400, 100), SMALL)
     assert decode_index(data, max_count=64, min_false_hit_bits=8).count == 64
-    with pytest.raises(PeerError):
+    with pytest.raises(PeerError, match="expected at most 63 fingerprints, got 64"):
         decode_index(data, max_count=63, min_false_hit_bits=8)
 
 
 def test_weak_parameters_are_refused_by_default() -> None:
-    with pytest.raises(PeerError):
+    with pytest.raises(PeerError, match=r"expected at least 30 false\-hit bits, got 8"):
         decode_index(encode_index([1], SMALL), max_count=10)
 
 
 def test_huge_claimed_count_is_refused_before_allocating() -> None:
     params = IndexParameters(capacity=2**34, false_hit_bits=30)
     forged = reference_header(1, params) + struct.pack(">QQ", 2**33, 2**40)
-    with pytest.raises(PeerError):
+    with pytest.raises(
+        PeerError, match="expected a unary part of 1073741824 to 2147483648 bytes for 8589934592"
+    ):
         decode_index(forged, max_count=2**34)
     forged = reference_header(1, params) + struct.pack(">QQ", 2**33, 2**30) + b"\x00" * 64
-    with pytest.raises(PeerError):
+    with pytest.raises(
+        PeerError, match="truncated fingerprints: expected 34359738399 bytes, got 95"
+    ):
         decode_index(forged, max_count=2**34)
 
 
@@ -524,9 +530,9 @@ def test_delta_for_another_base_is_refused() -> None:
     base, target = _base_and_target()
     delta = encode_delta(base, target)
     other = DecodedIndex([*range(0, 4_000, 100), 1], SMALL)
-    with pytest.raises(PeerError):
+    with pytest.raises(PeerError, match="expected a delta from the index"):
         apply_delta(other, delta, max_count=64)
-    with pytest.raises(PeerError):
+    with pytest.raises(PeerError, match="expected a delta with"):
         apply_delta(DecodedIndex(base, IndexParameters(65, 8)), delta, max_count=65)
 
 
@@ -579,7 +585,7 @@ def test_delta_beyond_max_count_is_refused() -> None:
     base, target = _base_and_target()
     delta = encode_delta(base, target)
     assert apply_delta(base, delta, max_count=41) == target
-    with pytest.raises(PeerError):
+    with pytest.raises(PeerError, match="expected at most 1 added fingerprints, got 2"):
         apply_delta(base, delta, max_count=40)
 
 

@@ -64,7 +64,10 @@ def test_same_size_gives_the_same_note(log: AuditLog, signer: Ed25519Signer) -> 
 def test_other_key_does_not_verify(log: AuditLog, signer: Ed25519Signer) -> None:
     note = CheckpointIssuer(log, signer).issue().note
     other = Ed25519Signer.generate(ORIGIN)
-    with pytest.raises(InvalidSignature):
+    with pytest.raises(
+        InvalidSignature,
+        match="note has no valid signature by a known key",
+    ):
         open_checkpoint(note, other.verifier())
 
 
@@ -82,7 +85,7 @@ def test_covering_signs_only_when_needed(log: AuditLog, signer: Ed25519Signer) -
     log.append(admitted(3))
     assert issuer.covering(1) == first
     assert issuer.covering(3).size == 4
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"entry 4 is not in the log \(size 4\)"):
         issuer.covering(4)
 
 
@@ -130,5 +133,5 @@ def test_timer_signs_while_the_log_grows_and_stops(log: AuditLog, signer: Ed2551
 
 
 def test_timer_needs_a_positive_interval(log: AuditLog, signer: Ed25519Signer) -> None:
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="expected a positive checkpoint interval, got 0"):
         CheckpointTimer(CheckpointIssuer(log, signer), 0)

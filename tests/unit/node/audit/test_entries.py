@@ -130,6 +130,11 @@ def test_request_digest_is_blake3_of_the_signed_request() -> None:
 
 def test_invalid_entry_is_an_input_error() -> None:
     assert issubclass(InvalidEntry, InputError)
+    # What that buys: a caller that handles bad input (the command line: one line, exit 2)
+    # handles a refused entry without knowing the audit module, and gets the field named.
+    with pytest.raises(InputError, match="expected case_reference to be a short code") as caught:
+        entry_of(EntryKind.CHECK_SENT, case_reference="Jane Doe")
+    assert "\n" not in str(caught.value)
 
 
 # -------------------------------------------------------------------------------------------
@@ -161,7 +166,8 @@ def test_invalid_entry_is_an_input_error() -> None:
     ],
 )
 def test_construction_refuses_bad_field(field: str, value: object) -> None:
-    with pytest.raises(InvalidEntry):
+    # The one-line message names the field that is wrong.
+    with pytest.raises(InvalidEntry, match=rf"\b{field}\b"):
         entry_of(EntryKind.CHECK_RECEIVED, **{field: value})
 
 
@@ -258,7 +264,7 @@ def test_decoding_refuses_non_canonical_spellings() -> None:
     duplicated = canonical.replace(b'{"case', b'{"node":"xx.other","case')
     trailing = canonical + b" "
     for encoded in (spaced, unsorted, escaped, duplicated, trailing):
-        with pytest.raises(InvalidEntry):
+        with pytest.raises(InvalidEntry, match="entry is not in canonical encoding"):
             decode_entry(encoded)
 
 

@@ -66,9 +66,9 @@ def test_tile_and_bundle_paths() -> None:
     assert tile_path(0, 1234067) == "tile/0/x001/x234/067"
     assert tile_path(2, 3, 17) == "tile/2/003.p/17"
     assert entry_bundle_path(0, 1) == "tile/entries/000.p/1"
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"expected a tile width in \[1, 256\], got 0"):
         tile_path(0, 0, 0)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"expected a tile width in \[1, 256\], got 257"):
         tile_path(0, 0, 257)
 
 

@@ -78,7 +78,7 @@ def test_receipt_for_every_index_and_a_tree_of_one(tmp_path: Path, signer: Ed255
         log.append_many([check_from("de.bka", i) for i in range(1, 9)])
         for index in range(9):
             verify_receipt(issue_receipt(log, issuer, index), signer.verifier())
-        with pytest.raises(InputError):
+        with pytest.raises(InputError, match=r"expected an entry index in \[0, 9\), got 9"):
             issue_receipt(log, issuer, 9)
 
 
@@ -132,14 +132,19 @@ def test_mutated_receipts_are_refused(log: AuditLog, signer: Ed25519Signer, muta
 
 def test_receipt_under_another_key_is_refused(log: AuditLog, signer: Ed25519Signer) -> None:
     receipt = issue_receipt(log, CheckpointIssuer(log, signer), 6)
-    with pytest.raises(InvalidSignature):
+    with pytest.raises(
+        InvalidSignature,
+        match="note has no valid signature by a known key",
+    ):
         verify_receipt(receipt, Ed25519Signer.generate(ORIGIN).verifier())
 
 
 def test_receipt_with_malformed_entry_is_refused(log: AuditLog, signer: Ed25519Signer) -> None:
     receipt = issue_receipt(log, CheckpointIssuer(log, signer), 6)
     broken = Receipt(6, receipt.entry + b" ", receipt.proof, receipt.checkpoint_note)
-    with pytest.raises(InvalidEncoding):
+    with pytest.raises(
+        InvalidEncoding, match="receipt for entry 6: entry is not in canonical encoding"
+    ):
         verify_receipt(broken, signer.verifier())
 
 
@@ -171,11 +176,16 @@ def test_consistency_proof_text_round_trips_and_verifies(
     parsed = ConsistencyProof.from_text(proof.to_text())
     assert parsed == proof
     assert parsed.verify(old_root, signer.verifier()).size == 21
-    with pytest.raises(InvalidProof):
+    with pytest.raises(InvalidProof, match="consistency proof from size 5 to 21 leads to old root"):
         parsed.verify(log.root_hash(6), signer.verifier())
     wrong_size = ConsistencyProof(5, 20, proof.proof, signed.note)
-    with pytest.raises(InvalidProof):
+    with pytest.raises(
+        InvalidProof, match="consistency proof to size 20 comes with a checkpoint of size 21"
+    ):
         wrong_size.verify(old_root, signer.verifier())
     hashes = "\n".join(base64.b64encode(h).decode() for h in proof.proof)
-    with pytest.raises(InvalidEncoding):
+    with pytest.raises(
+        InvalidEncoding,
+        match="expected 'new <decimal>', got '",
+    ):
         ConsistencyProof.from_text(f"blindhit/consistency-proof@v1\nold 5\n{hashes}\n\nx\n")

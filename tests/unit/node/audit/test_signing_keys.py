@@ -65,7 +65,7 @@ def test_other_key_types_and_garbage_are_refused(tmp_path: Path) -> None:
         load_private_key(ec)
     garbage = tmp_path / "garbage.pem"
     garbage.write_bytes(b"not a key")
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="cannot load private key"):
         load_private_key(garbage)
     with pytest.raises(InputError, match="cannot read"):
         load_private_key(tmp_path / "absent.pem")

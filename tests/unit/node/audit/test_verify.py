@@ -430,7 +430,7 @@ def test_changed_entry_in_the_database_shows_in_its_export(
 
 
 def test_missing_directory_is_an_input_error(scenario: Scenario, tmp_path: Path) -> None:
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="absent is not an export directory"):
         verify_export(tmp_path / "absent", scenario.signer.verifier())
 
 

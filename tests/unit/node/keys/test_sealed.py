@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from crypto.errors import InputError, StorageError
 from node.keys.sealed import DEFAULT_COST, ScryptCost, seal_private_key, unseal_private_key
@@ -51,8 +54,44 @@ def test_each_sealing_uses_fresh_salt_and_nonce() -> None:
     assert unseal(first) == unseal(second) == KEY
 
 
+def _associated(header: bytes, node_id: str, dataset: str, key_version: int) -> bytes:
+    """The associated data as the module docstring gives it: header, then framed bindings."""
+
+    def framed(text: str) -> bytes:
+        return len(text.encode()).to_bytes(2, "big") + text.encode()
+
+    return header + framed(node_id) + framed(dataset) + key_version.to_bytes(4, "big")
+
+
 def test_the_private_key_is_not_in_the_blob() -> None:
-    assert KEY not in seal()
+    sealed = seal()
+    assert KEY not in sealed
+    # The blob is AES-256-GCM as documented, opened here by the primitives alone: the key from
+    # scrypt over the header's salt and cost, the header's nonce, the documented associated data.
+    header, ciphertext = sealed[:36], sealed[36:]
+    assert header[:5] == b"BHSK\x01"
+    log2_n, r, p = header[5], header[6], header[7]
+    assert (log2_n, r, p) == (CHEAP.log2_n, CHEAP.r, CHEAP.p)
+    salt, nonce = header[8:24], header[24:36]
+    assert len(ciphertext) == len(KEY) + 16  # the key and the GCM tag, nothing else
+
+    def derive(passphrase: bytes) -> AESGCM:
+        return AESGCM(Scrypt(salt=salt, length=32, n=1 << log2_n, r=r, p=p).derive(passphrase))
+
+    right = _associated(header, "fr-ct", "persons", 1)
+    assert derive(b"right").decrypt(nonce, ciphertext, right) == KEY
+    # The wrong key, other associated data, or a changed ciphertext: the tag check refuses.
+    tampered = bytes([ciphertext[0] ^ 1]) + ciphertext[1:]
+    attempts = [
+        (derive(b"wrong"), ciphertext, right),
+        (derive(b"right"), ciphertext, _associated(header, "fr-ct", "vehicles", 1)),
+        (derive(b"right"), ciphertext, _associated(header, "fr-ct", "persons", 2)),
+        (derive(b"right"), ciphertext, _associated(header, "de-bka", "persons", 1)),
+        (derive(b"right"), tampered, right),
+    ]
+    for cipher, data, associated in attempts:
+        with pytest.raises(InvalidTag):
+            cipher.decrypt(nonce, data, associated)
 
 
 def test_wrong_passphrase_is_a_clear_input_error() -> None:
@@ -78,8 +117,16 @@ def test_a_blob_opens_only_where_it_was_sealed(
 def test_any_flipped_bit_is_refused(position: int) -> None:
     sealed = bytearray(seal())
     sealed[position] ^= 0x01
-    with pytest.raises((InputError, StorageError)):
+    with pytest.raises((InputError, StorageError)) as caught:
         unseal(bytes(sealed))
+    # A changed magic or format version is a damaged database; anything else (cost, salt,
+    # nonce, ciphertext, tag) fails the tag check, which cannot tell it from a wrong passphrase.
+    if 0 <= position < 5:
+        assert isinstance(caught.value, StorageError)
+        assert "is damaged: expected a sealed key of format 1" in str(caught.value)
+    else:
+        assert isinstance(caught.value, InputError)
+        assert "wrong passphrase, or the sealed key was altered" in str(caught.value)
 
 
 def test_lowering_the_cost_in_the_header_does_not_open_the_key() -> None:

@@ -66,9 +66,9 @@ def test_rules_decide_who_may_ask_what(engine: PolicyEngine) -> None:
     assert rule is not None
     assert rule.daily_quota == 100
     assert _admission(engine).rule is rule
-    with pytest.raises(UnknownPeer):
+    with pytest.raises(UnknownPeer, match=r"node xx\-ct is not a known peer"):
         engine.rule("xx-ct", "watchlist")
-    with pytest.raises(NotPermitted):
+    with pytest.raises(NotPermitted, match=r"dataset stolen\-documents is not available to es\-ct"):
         _admission(engine, "stolen-documents")
     with pytest.raises(NotPermitted) as unknown:
         _admission(engine, "no-such-dataset")

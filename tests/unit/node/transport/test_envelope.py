@@ -53,13 +53,13 @@ def test_mutations_are_refused(case: str, envelope: common_pb2.SignedEnvelope) -
 
 def test_label_binds_the_purpose() -> None:
     envelope = seal_envelope(Label.BLIND_EVALUATE_RESPONSE, BODY, "es-ct", ES_KEY)
-    with pytest.raises(PeerError):
+    with pytest.raises(PeerError, match="the signature of the message does not verify"):
         open_envelope(Label.BLIND_EVALUATE_REQUEST, envelope, TRUSTED)
 
 
 def test_unknown_signer_and_wrong_connection() -> None:
     stranger = Ed25519PrivateKey.generate()
-    with pytest.raises(UnknownPeer):
+    with pytest.raises(UnknownPeer, match="the signing node is not a known peer"):
         open_envelope(
             Label.OWNER_MATCH_REQUEST,
             seal_envelope(Label.OWNER_MATCH_REQUEST, BODY, "xx-ct", stranger),
