@@ -43,6 +43,7 @@ from node.keys.identity import load_private_key
 from node.keys.tls import node_id_from_auth_context
 from node.transport.rpc import rpc, stop_on_signals
 from proto.blindhit.v1 import federation_pb2
+from proto.services import DIRECTORY, FAN_OUT, WITNESS, Service
 from protocol.directory import Directory, decode_directory
 
 __all__ = ["CoordinatorServer", "serve"]
@@ -210,15 +211,15 @@ def create_server(
         ],
         maximum_concurrent_rpcs=workers * 4,
     )
-    handlers = {
-        "blindhit.v1.Directory": {
+    handlers: dict[Service, dict[str, grpc.RpcMethodHandler[Any, Any]]] = {
+        DIRECTORY: {
             "GetDirectory": grpc.unary_unary_rpc_method_handler(
                 services.GetDirectory,
                 request_deserializer=federation_pb2.DirectoryRequest.FromString,
                 response_serializer=federation_pb2.DirectoryResponse.SerializeToString,
             ),
         },
-        "blindhit.v1.FanOut": {
+        FAN_OUT: {
             "Check": grpc.unary_stream_rpc_method_handler(
                 services.Check,
                 request_deserializer=federation_pb2.FanOutRequest.FromString,
@@ -230,7 +231,7 @@ def create_server(
                 response_serializer=_identity,
             ),
         },
-        "blindhit.v1.Witness": {
+        WITNESS: {
             "GetCosigned": grpc.unary_unary_rpc_method_handler(
                 services.GetCosigned,
                 request_deserializer=federation_pb2.CosignedRequest.FromString,
@@ -243,13 +244,11 @@ def create_server(
             ),
         },
     }
-    server.add_generic_rpc_handlers(
-        tuple(grpc.method_handlers_generic_handler(name, h) for name, h in handlers.items())
-    )
+    server.add_generic_rpc_handlers(tuple(service.handler(h) for service, h in handlers.items()))
     health_service = health.HealthServicer()
     health_service.set("", health_pb2.HealthCheckResponse.SERVING)
-    for name in handlers:
-        health_service.set(name, health_pb2.HealthCheckResponse.SERVING)
+    for service in handlers:
+        health_service.set(service.name, health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_service, server)
     listen = config.listen
     chosen = listen.port if port is None else port

@@ -13,6 +13,7 @@ from node.keys.tls import TlsCredentials
 from node.owner.disclosure_service import DisclosureService
 from node.owner.match_service import MatchService
 from proto.blindhit.v1 import common_pb2, match_pb2
+from proto.services import DISCLOSURE, MATCH
 
 __all__ = ["create_server"]
 
@@ -48,9 +49,9 @@ def create_server(
         server.add_generic_rpc_handlers((_disclosure_handlers(disclosure),))
     health_service = health.HealthServicer()
     health_service.set("", health_pb2.HealthCheckResponse.SERVING)
-    health_service.set("blindhit.v1.Match", health_pb2.HealthCheckResponse.SERVING)
+    health_service.set(MATCH.name, health_pb2.HealthCheckResponse.SERVING)
     if disclosure is not None:
-        health_service.set("blindhit.v1.Disclosure", health_pb2.HealthCheckResponse.SERVING)
+        health_service.set(DISCLOSURE.name, health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_service, server)
     listen = config.node.listen
     chosen = listen.port if port is None else port
@@ -67,7 +68,7 @@ def create_server(
 def _match_handlers(match: MatchService) -> grpc.GenericRpcHandler[bytes, object]:
     """The Match service with raw-bytes requests, decoded by the servicer itself.
 
-    The generated registration would decode requests in the gRPC runtime, which answers an
+    A request deserializer would decode requests in the gRPC runtime, which answers an
     undecodable one with INTERNAL; decoding in the servicer answers it INVALID_ARGUMENT.
     """
     envelope = common_pb2.SignedEnvelope.SerializeToString
@@ -82,7 +83,7 @@ def _match_handlers(match: MatchService) -> grpc.GenericRpcHandler[bytes, object
             match.OwnerMatch, response_serializer=envelope
         ),
     }
-    return grpc.method_handlers_generic_handler("blindhit.v1.Match", handlers)
+    return MATCH.handler(handlers)
 
 
 def _disclosure_handlers(service: DisclosureService) -> grpc.GenericRpcHandler[bytes, object]:
@@ -96,4 +97,4 @@ def _disclosure_handlers(service: DisclosureService) -> grpc.GenericRpcHandler[b
             service.FetchRelease, response_serializer=envelope
         ),
     }
-    return grpc.method_handlers_generic_handler("blindhit.v1.Disclosure", handlers)
+    return DISCLOSURE.handler(handlers)

@@ -26,6 +26,7 @@ from node.keys.tls import TlsCredentials
 from node.transport.envelope import Label, open_envelope, seal_envelope
 from node.transport.rpc import RECONNECT_OPTIONS
 from proto.blindhit.v1 import common_pb2, disclosure_pb2, match_pb2
+from proto.services import DISCLOSURE, MATCH
 from protocol.check import RequestPurpose
 from protocol.directory import Peer
 
@@ -84,31 +85,17 @@ class PeerClient:
             ],
         )
         serialize = common_pb2.SignedEnvelope.SerializeToString
-        self._sync = self._channel.unary_stream(
-            "/blindhit.v1.Match/SyncIndex",
-            request_serializer=serialize,
-            response_deserializer=match_pb2.IndexChunk.FromString,
+        answer = common_pb2.SignedEnvelope.FromString
+        channel = self._channel
+        self._sync = MATCH.unary_stream(
+            channel, "SyncIndex", serialize, match_pb2.IndexChunk.FromString
         )
-        self._evaluate = self._channel.unary_unary(
-            "/blindhit.v1.Match/BlindEvaluate",
-            request_serializer=serialize,
-            response_deserializer=common_pb2.SignedEnvelope.FromString,
+        self._evaluate = MATCH.unary_unary(channel, "BlindEvaluate", serialize, answer)
+        self._owner_match = MATCH.unary_unary(channel, "OwnerMatch", serialize, answer)
+        self._request_disclosure = DISCLOSURE.unary_unary(
+            channel, "RequestDisclosure", serialize, answer
         )
-        self._owner_match = self._channel.unary_unary(
-            "/blindhit.v1.Match/OwnerMatch",
-            request_serializer=serialize,
-            response_deserializer=common_pb2.SignedEnvelope.FromString,
-        )
-        self._request_disclosure = self._channel.unary_unary(
-            "/blindhit.v1.Disclosure/RequestDisclosure",
-            request_serializer=serialize,
-            response_deserializer=common_pb2.SignedEnvelope.FromString,
-        )
-        self._fetch_release = self._channel.unary_unary(
-            "/blindhit.v1.Disclosure/FetchRelease",
-            request_serializer=serialize,
-            response_deserializer=common_pb2.SignedEnvelope.FromString,
-        )
+        self._fetch_release = DISCLOSURE.unary_unary(channel, "FetchRelease", serialize, answer)
 
     def close(self) -> None:
         self._channel.close()
