@@ -24,12 +24,13 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import Any, Final, TextIO, TypeVar
 
 import grpc
+from google.protobuf.message import DecodeError, Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from crypto.cosignature import CosignatureSigner
@@ -198,6 +199,31 @@ def _identity(data: bytes) -> bytes:
     return data
 
 
+_Request = TypeVar("_Request", bound=Message)
+_Response = TypeVar("_Response")
+
+
+def _decoding(
+    behaviour: Callable[[_Request, grpc.ServicerContext], _Response], message: type[_Request]
+) -> Callable[[bytes, grpc.ServicerContext], _Response]:
+    """`behaviour` taking raw bytes: an undecodable request is answered INVALID_ARGUMENT.
+
+    A request deserializer would decode in the gRPC runtime, which answers such a request
+    INTERNAL, as if the server had failed; like the member node's services, these say that the
+    request is at fault.
+    """
+    name = message.DESCRIPTOR.name
+
+    def decoded(raw: bytes, context: grpc.ServicerContext) -> _Response:
+        try:
+            request = message.FromString(raw)
+        except DecodeError:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"the request is not a {name}")
+        return behaviour(request, context)
+
+    return decoded
+
+
 def create_server(
     services: CoordinatorServer, *, port: int | None = None, workers: int = 32
 ) -> tuple[grpc.Server, int]:
@@ -214,32 +240,27 @@ def create_server(
     handlers: dict[Service, dict[str, grpc.RpcMethodHandler[Any, Any]]] = {
         DIRECTORY: {
             "GetDirectory": grpc.unary_unary_rpc_method_handler(
-                services.GetDirectory,
-                request_deserializer=federation_pb2.DirectoryRequest.FromString,
+                _decoding(services.GetDirectory, federation_pb2.DirectoryRequest),
                 response_serializer=federation_pb2.DirectoryResponse.SerializeToString,
             ),
         },
         FAN_OUT: {
             "Check": grpc.unary_stream_rpc_method_handler(
-                services.Check,
-                request_deserializer=federation_pb2.FanOutRequest.FromString,
+                _decoding(services.Check, federation_pb2.FanOutRequest),
                 response_serializer=federation_pb2.FanOutAnswer.SerializeToString,
             ),
             "SyncIndex": grpc.unary_stream_rpc_method_handler(
-                services.SyncIndex,
-                request_deserializer=federation_pb2.RelayedSync.FromString,
+                _decoding(services.SyncIndex, federation_pb2.RelayedSync),
                 response_serializer=_identity,
             ),
         },
         WITNESS: {
             "GetCosigned": grpc.unary_unary_rpc_method_handler(
-                services.GetCosigned,
-                request_deserializer=federation_pb2.CosignedRequest.FromString,
+                _decoding(services.GetCosigned, federation_pb2.CosignedRequest),
                 response_serializer=federation_pb2.CosignedResponse.SerializeToString,
             ),
             "Cosign": grpc.unary_unary_rpc_method_handler(
-                services.Cosign,
-                request_deserializer=federation_pb2.CosignRequest.FromString,
+                _decoding(services.Cosign, federation_pb2.CosignRequest),
                 response_serializer=federation_pb2.CosignResponse.SerializeToString,
             ),
         },
