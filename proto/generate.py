@@ -11,12 +11,12 @@ service code (`*_pb2_grpc.py`). The services are read from the descriptors in `*
 That is the cleaner of the two ways, for three reasons:
 
 - The generated servicer registration decodes each request in the gRPC runtime, which answers an
-  undecodable request INTERNAL. The peer-facing services take their requests as raw bytes and
-  decode them in the servicer, so that such a request is answered INVALID_ARGUMENT (see
-  `node.owner.match_service`); and the coordinating node relays envelopes byte for byte in both
-  directions, since protobuf encoding is not canonical and the bytes are what is signed. The
-  generated stubs and registrations fit neither, so using them would leave two ways of naming a
-  method in the tree instead of one.
+  undecodable request INTERNAL. Every blindhit server takes its requests as raw bytes and
+  decodes them in the servicer, so that such a request is answered INVALID_ARGUMENT (see
+  `node.owner.match_service`, `federation.server`); and the coordinating node relays envelopes
+  byte for byte in both directions, since protobuf encoding is not canonical and the bytes are
+  what is signed. The generated stubs and registrations fit neither, so using them would leave
+  two ways of naming a method in the tree instead of one.
 - The generated gRPC module carries no type information (protoc writes no stub for it), so every
   call through it would be untyped; `proto.services` hands out callables typed by the
   serializers given.
