@@ -7,7 +7,8 @@ Subcommands:
 - `show NAME`: one dataset in detail: its keys (public halves only) and every epoch with its
   counts, index size, delta size, digest and audit-log index.
 - `rotate-key NAME`: a new OPRF key; every record is re-evaluated into a new epoch, the old key
-  is retired, and `key_rotated` and `dataset_epoch_published` are logged.
+  is retired, and `key_rotated` and `dataset_epoch_published` are logged. Progress goes to
+  stderr when it is a terminal (`cli.progress`).
 - `export-index NAME [--epoch N] --out FILE`: the wire form of an epoch's match index, for
   debugging; its BLAKE3 digest is the one logged for the epoch.
 
@@ -19,10 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from cli.options import add_node_argument, add_workers_argument
+from cli.progress import Progress
 from crypto.errors import InputError
 from node.audit.store import AuditLog
 from node.config import NodeConfig
@@ -230,11 +233,18 @@ def _rotate(args: argparse.Namespace) -> int:
         )
     passphrase = config.keys.read_passphrase()
     database = config.node.database
-    with _store(config) as store, AuditLog(database) as audit:
+    progress = Progress(sys.stderr, f"re-evaluating {dataset.name} under a new key")
+    with _store(config) as store, AuditLog(database) as audit, progress:
         log_epochs(store, audit, config.node.id)
         result = rotate_key(
-            store, dataset, node_id=config.node.id, passphrase=passphrase, workers=args.workers
+            store,
+            dataset,
+            node_id=config.node.id,
+            passphrase=passphrase,
+            workers=args.workers,
+            on_progress=progress,
         )
+        progress.close()
         logged = log_epochs(store, audit, config.node.id)
     epoch = next((e for e in logged if e.dataset == dataset.name), result.epoch)
     assert epoch is not None

@@ -10,8 +10,8 @@ imported.
 
 The whole import is one database transaction (`node.datasets.store`), followed by the audit entry of
 the new epoch (`node.datasets.build.log_epochs`), which also logs any epoch a crash left unlogged.
-Progress goes to stderr when it is a terminal; the summary goes to stdout (`--json` for
-scripts).
+Progress goes to stderr when it is a terminal (`cli.progress`: a bar over the bytes of the file
+read, then the phases of writing the epoch); the summary goes to stdout (`--json` for scripts).
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import argparse
 import dataclasses
 import json
 import sys
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Final, TextIO, TypeVar
+from typing import Any, Final
 
 from cli.options import add_node_argument, add_workers_argument
+from cli.progress import Progress
 from crypto.errors import InputError
 from node.audit.store import AuditLog
 from node.datasets.build import (
@@ -49,8 +49,6 @@ _EXAMPLE = """Example:
   blindhit import --node ./fr-ct --dataset persons --mapping persons.toml wanted.csv
   blindhit import --node ./fr-ct --dataset persons --mapping persons.toml wanted.csv \\
       --skip-invalid --rejects wanted.rejects.csv"""
-
-T = TypeVar("T")
 
 
 def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers type is private)
@@ -82,59 +80,6 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(handler=_run)
-
-
-class Progress:
-    """A one-line progress bar on a terminal; silent when the stream is not one.
-
-    It is redrawn at most ten times a second, so that it costs nothing next to the work.
-    """
-
-    _WIDTH: Final = 30
-    _INTERVAL: Final = 0.1
-
-    def __init__(self, stream: TextIO, label: str, total: int) -> None:
-        self._stream = stream
-        self._enabled = stream.isatty()
-        self._label = label
-        self._total = max(total, 1)
-        self._started = time.monotonic()
-        self._last = 0.0
-        self._shown = False
-
-    def track(self, items: Iterable[T], source: RecordSource) -> Iterator[T]:
-        """Yield `items`, redrawing the bar from the bytes `source` has read."""
-        count = 0
-        for item in items:
-            count += 1
-            if self._enabled and time.monotonic() - self._last >= self._INTERVAL:
-                self._draw(source.bytes_read, f"{count:,} records")
-            yield item
-        if self._enabled:
-            self._draw(self._total, f"{count:,} records")
-
-    def phase(self, name: str) -> None:
-        """Show what the command does now (for example `writing`)."""
-        if self._enabled:
-            self._draw(self._total, name)
-
-    def _draw(self, done: int, note: str) -> None:
-        self._last = time.monotonic()
-        fraction = min(done / self._total, 1.0)
-        filled = int(fraction * self._WIDTH)
-        bar = "#" * filled + "." * (self._WIDTH - filled)
-        elapsed = self._last - self._started
-        line = f"{self._label} [{bar}] {fraction:4.0%} {note}, {elapsed:.1f} s"
-        self._stream.write("\r" + line[:120] + "\x1b[K")
-        self._stream.flush()
-        self._shown = True
-
-    def close(self) -> None:
-        """End the bar's line, if one was drawn."""
-        if self._shown:
-            self._stream.write("\n")
-            self._stream.flush()
-            self._shown = False
 
 
 def print_listed(source: RecordSource, items: Iterable[Rejection], what: str) -> None:
@@ -211,7 +156,12 @@ def _run(args: argparse.Namespace) -> int:
     source = open_source(args.file, mapping)
     passphrase = config.keys.read_passphrase()
     options = ImportOptions(skip_invalid=args.skip_invalid, workers=args.workers)
-    progress = Progress(sys.stderr, f"importing {source.path.name}", source.size)
+    progress = Progress(
+        sys.stderr,
+        f"importing {source.path.name}",
+        source.size,
+        position=lambda step: source.bytes_read,
+    )
     database = config.node.database
     with DatasetStore(database, create=False) as store, AuditLog(database) as audit:
         log_epochs(store, audit, config.node.id)
@@ -219,11 +169,11 @@ def _run(args: argparse.Namespace) -> int:
             result = import_records(
                 store,
                 dataset,
-                progress.track(source, source),
+                source,
                 node_id=config.node.id,
                 passphrase=passphrase,
                 options=options,
-                on_phase=progress.phase,
+                on_progress=progress,
             )
         except ImportRejected as rejected:
             progress.close()

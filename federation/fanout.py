@@ -42,6 +42,7 @@ from node.keys.tls import TlsCredentials
 from node.transport.rpc import RECONNECT_OPTIONS
 from node.transport.wire import purpose_fields
 from proto.blindhit.v1 import common_pb2, federation_pb2, match_pb2
+from proto.services import MATCH
 from protocol.admission import check_purpose_fields
 from protocol.validation import HostPort
 
@@ -56,11 +57,11 @@ _METHODS: Final[
     dict[int, tuple[str, type[match_pb2.BlindEvaluateRequest | match_pb2.OwnerMatchRequest]]]
 ] = {
     federation_pb2.RELAYED_METHOD_BLIND_EVALUATE: (
-        "/blindhit.v1.Match/BlindEvaluate",
+        MATCH.method("BlindEvaluate").name,
         match_pb2.BlindEvaluateRequest,
     ),
     federation_pb2.RELAYED_METHOD_OWNER_MATCH: (
-        "/blindhit.v1.Match/OwnerMatch",
+        MATCH.method("OwnerMatch").name,
         match_pb2.OwnerMatchRequest,
     ),
 }
@@ -90,7 +91,8 @@ def _identity(data: bytes) -> bytes:
 @dataclass(frozen=True)
 class _Relay:
     member: str
-    path: str
+    # The owner's Match method the envelope goes to.
+    method: str
     envelope: bytes
     signed_body: bytes
     context: common_pb2.RequestContext
@@ -185,7 +187,7 @@ class FanOutRelay:
             method = _METHODS.get(item.method)
             if method is None:
                 raise InputError(f"{where}: unknown method")
-            path, message = method
+            name, message = method
             try:
                 envelope = common_pb2.SignedEnvelope.FromString(item.envelope)
                 body: Any = message.FromString(envelope.body)
@@ -197,9 +199,9 @@ class FanOutRelay:
                 check_purpose_fields(purpose_fields(body.context), querier)
             except PeerError as error:
                 raise InputError(f"{where}: {error}") from None
-            count = len(body.tags if path.endswith("OwnerMatch") else body.blinded_elements)
+            count = len(body.tags if name == "OwnerMatch" else body.blinded_elements)
             relays.append(
-                _Relay(item.member, path, item.envelope, envelope.body, body.context,
+                _Relay(item.member, name, item.envelope, envelope.body, body.context,
                        body.dataset, count)
             )  # fmt: skip
         return relays
@@ -224,10 +226,8 @@ class FanOutRelay:
             check_purpose_fields(purpose_fields(body.context), querier)
         except PeerError as error:
             raise InputError(str(error)) from None
-        call = self.channel(members[request.member]).unary_stream(
-            "/blindhit.v1.Match/SyncIndex",
-            request_serializer=_identity,
-            response_deserializer=_identity,
+        call = MATCH.unary_stream(
+            self.channel(members[request.member]), "SyncIndex", _identity, _identity
         )
         return (bytes(chunk) for chunk in call(request.envelope, timeout=deadline))
 
@@ -241,9 +241,7 @@ class FanOutRelay:
         start = time.perf_counter()
         answer = federation_pb2.FanOutAnswer(member=relay.member)
         try:
-            call = self.channel(member).unary_unary(
-                relay.path, request_serializer=_identity, response_deserializer=_identity
-            )
+            call = MATCH.unary_unary(self.channel(member), relay.method, _identity, _identity)
             answer.envelope = call(relay.envelope, timeout=deadline)
             answer.status = "answered"
         except grpc.RpcError as error:

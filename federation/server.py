@@ -24,12 +24,13 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import Any, Final, TextIO, TypeVar
 
 import grpc
+from google.protobuf.message import DecodeError, Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from crypto.cosignature import CosignatureSigner
@@ -43,6 +44,7 @@ from node.keys.identity import load_private_key
 from node.keys.tls import node_id_from_auth_context
 from node.transport.rpc import rpc, stop_on_signals
 from proto.blindhit.v1 import federation_pb2
+from proto.services import DIRECTORY, FAN_OUT, WITNESS, Service
 from protocol.directory import Directory, decode_directory
 
 __all__ = ["CoordinatorServer", "serve"]
@@ -197,6 +199,31 @@ def _identity(data: bytes) -> bytes:
     return data
 
 
+_Request = TypeVar("_Request", bound=Message)
+_Response = TypeVar("_Response")
+
+
+def _decoding(
+    behaviour: Callable[[_Request, grpc.ServicerContext], _Response], message: type[_Request]
+) -> Callable[[bytes, grpc.ServicerContext], _Response]:
+    """`behaviour` taking raw bytes: an undecodable request is answered INVALID_ARGUMENT.
+
+    A request deserializer would decode in the gRPC runtime, which answers such a request
+    INTERNAL, as if the server had failed; like the member node's services, these say that the
+    request is at fault.
+    """
+    name = message.DESCRIPTOR.name
+
+    def decoded(raw: bytes, context: grpc.ServicerContext) -> _Response:
+        try:
+            request = message.FromString(raw)
+        except DecodeError:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"the request is not a {name}")
+        return behaviour(request, context)
+
+    return decoded
+
+
 def create_server(
     services: CoordinatorServer, *, port: int | None = None, workers: int = 32
 ) -> tuple[grpc.Server, int]:
@@ -210,46 +237,39 @@ def create_server(
         ],
         maximum_concurrent_rpcs=workers * 4,
     )
-    handlers = {
-        "blindhit.v1.Directory": {
+    handlers: dict[Service, dict[str, grpc.RpcMethodHandler[Any, Any]]] = {
+        DIRECTORY: {
             "GetDirectory": grpc.unary_unary_rpc_method_handler(
-                services.GetDirectory,
-                request_deserializer=federation_pb2.DirectoryRequest.FromString,
+                _decoding(services.GetDirectory, federation_pb2.DirectoryRequest),
                 response_serializer=federation_pb2.DirectoryResponse.SerializeToString,
             ),
         },
-        "blindhit.v1.FanOut": {
+        FAN_OUT: {
             "Check": grpc.unary_stream_rpc_method_handler(
-                services.Check,
-                request_deserializer=federation_pb2.FanOutRequest.FromString,
+                _decoding(services.Check, federation_pb2.FanOutRequest),
                 response_serializer=federation_pb2.FanOutAnswer.SerializeToString,
             ),
             "SyncIndex": grpc.unary_stream_rpc_method_handler(
-                services.SyncIndex,
-                request_deserializer=federation_pb2.RelayedSync.FromString,
+                _decoding(services.SyncIndex, federation_pb2.RelayedSync),
                 response_serializer=_identity,
             ),
         },
-        "blindhit.v1.Witness": {
+        WITNESS: {
             "GetCosigned": grpc.unary_unary_rpc_method_handler(
-                services.GetCosigned,
-                request_deserializer=federation_pb2.CosignedRequest.FromString,
+                _decoding(services.GetCosigned, federation_pb2.CosignedRequest),
                 response_serializer=federation_pb2.CosignedResponse.SerializeToString,
             ),
             "Cosign": grpc.unary_unary_rpc_method_handler(
-                services.Cosign,
-                request_deserializer=federation_pb2.CosignRequest.FromString,
+                _decoding(services.Cosign, federation_pb2.CosignRequest),
                 response_serializer=federation_pb2.CosignResponse.SerializeToString,
             ),
         },
     }
-    server.add_generic_rpc_handlers(
-        tuple(grpc.method_handlers_generic_handler(name, h) for name, h in handlers.items())
-    )
+    server.add_generic_rpc_handlers(tuple(service.handler(h) for service, h in handlers.items()))
     health_service = health.HealthServicer()
     health_service.set("", health_pb2.HealthCheckResponse.SERVING)
-    for name in handlers:
-        health_service.set(name, health_pb2.HealthCheckResponse.SERVING)
+    for service in handlers:
+        health_service.set(service.name, health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_service, server)
     listen = config.listen
     chosen = listen.port if port is None else port

@@ -59,6 +59,11 @@ bucket, reusing the previous epoch's dummies so that a delta only carries the du
 change. After a key rotation every real fingerprint changes, so dummies are drawn afresh: kept
 dummies would be exactly the entries that survive the rotation, and would be recognised.
 
+Progress. An import or a rotation takes minutes for millions of records; the caller's
+`on_progress` is told how far it has come (`BuildProgress`: the phase, the records read so far,
+their total when known) once per batch of records and at each change of phase. This module
+never draws anything: showing progress is the caller's business (`cli.progress` on a terminal).
+
 Logging. An epoch is committed unlogged, then `log_epochs` appends its `dataset_epoch_published`
 entry (and before it a `key_rotated` entry when the key changed) and marks it logged; see
 `node.datasets.store` for why it is this order and how a crash in between is repaired.
@@ -77,6 +82,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from types import TracebackType
 from typing import Final
 
@@ -114,11 +120,14 @@ from protocol.match_keys import DEFAULT_PROFILE, derive_keys, get_profile, oprf_
 
 __all__ = [
     "DEFAULT_CHUNK_RECORDS",
+    "BuildPhase",
+    "BuildProgress",
     "EpochResult",
     "Evaluator",
     "ImportOptions",
     "ImportRejected",
     "KeyedRecord",
+    "ProgressCallback",
     "Rejection",
     "available_cores",
     "canonical_json",
@@ -137,6 +146,41 @@ DEFAULT_CHUNK_RECORDS: Final = 256
 _IN_FLIGHT_PER_WORKER: Final = 3
 # Input records classified per database lookup.
 _READ_BATCH: Final = 512
+
+
+class BuildPhase(StrEnum):
+    """The phases of an import or a rotation, in order; the values are for people to read."""
+
+    EVALUATING = "evaluating"
+    """Records are read, staged and their match keys evaluated (most of the time)."""
+    WRITING = "writing"
+    """The staged records and tags are written to the dataset's tables."""
+    INDEXING = "building the index"
+    """The new epoch's match index is built, padded, encoded and digested."""
+    COMMITTING = "committing"
+    """The epoch is stored and the transaction committed."""
+
+
+@dataclass(frozen=True, slots=True)
+class BuildProgress:
+    """How far an import or a rotation has come, as told to its `on_progress` callback."""
+
+    phase: BuildPhase
+    done: int
+    """Records read so far (handed to evaluation; a few chunks may still be in the workers)."""
+    total: int | None = None
+    """Records the build will read, when known beforehand (a rotation); None for an import."""
+
+
+ProgressCallback = Callable[[BuildProgress], None]
+"""Called from the building thread; it should return quickly (drawing is rate-limited there)."""
+
+
+def _report(
+    on_progress: ProgressCallback | None, phase: BuildPhase, done: int, total: int | None = None
+) -> None:
+    if on_progress is not None:
+        on_progress(BuildProgress(phase, done, total))
 
 
 def available_cores() -> int:
@@ -690,6 +734,8 @@ def _write_epoch(
     replace_all: bool,
     created: datetime,
     prepare: Callable[[EpochWriter], None],
+    on_progress: ProgressCallback | None = None,
+    records: int = 0,
 ) -> EpochInfo:
     """Apply the staging and store the new epoch in one transaction; return the epoch.
 
@@ -708,10 +754,12 @@ def _write_epoch(
         with store.write(name, expected_epoch=expected_epoch) as writer:
             prepare(writer)
             applied = writer.apply(number, replace_all=replace_all)
+            _report(on_progress, BuildPhase.INDEXING, records)
             if full is not None:
                 index = full.result()
             else:
                 index = _next_index(writer, key_version=key_version, pad=pad)
+            _report(on_progress, BuildPhase.COMMITTING, records)
             _insert_epoch(writer, number, key_version, created, index, applied)
     epoch = store.epoch(name, number)
     assert epoch is not None
@@ -757,37 +805,71 @@ def _read_and_evaluate(
     store: DatasetStore,
     name: str,
     records: Iterable[SourceRecord | SourceError],
-) -> int:
-    """Stage and evaluate every input record; return how many were unchanged.
+    on_progress: ProgressCallback | None = None,
+) -> tuple[int, int]:
+    """Stage and evaluate every input record; return how many were read and how many unchanged.
 
     The worker pool is shut down before this returns, so that it holds no memory or cores
     while the epoch is written.
     """
-    unchanged = 0
+    unchanged = read = 0
     with pipeline.evaluator:
         batch: list[SourceRecord | SourceError] = []
         for item in records:
             batch.append(item)
             if len(batch) >= _READ_BATCH:
                 unchanged += _classify(pipeline, store, name, batch)
+                read += len(batch)
                 batch = []
+                _report(on_progress, BuildPhase.EVALUATING, read)
         unchanged += _classify(pipeline, store, name, batch)
+        read += len(batch)
         pipeline.finish()
-    return unchanged
+        _report(on_progress, BuildPhase.EVALUATING, read)
+    return read, unchanged
 
 
-def _rekey_all(pipeline: _Pipeline, store: DatasetStore, name: str) -> None:
-    """Stage every record of `name` for re-evaluation and evaluate it (a key rotation)."""
+def _rekey_all(
+    pipeline: _Pipeline,
+    store: DatasetStore,
+    name: str,
+    total: int,
+    on_progress: ProgressCallback | None = None,
+) -> int:
+    """Stage every record of `name` for re-evaluation and evaluate it (a key rotation).
+
+    `total` is the number of records expected, for progress only. Returns the number read.
+    """
+    read = 0
+    _report(on_progress, BuildPhase.EVALUATING, 0, total)
     with pipeline.evaluator:
-        rows: list[_StagedRow] = []
-        for position, (record_id, content) in enumerate(store.iter_record_contents(name), 1):
-            rows.append((record_id, position, Change.REKEY, None, None, None))
-            pipeline.evaluate(record_id, position, content)
-            if len(rows) >= _READ_BATCH:
-                pipeline.stage(rows)
-                rows = []
-        pipeline.stage(rows)
+        batch: list[tuple[str, str]] = []
+        for record in store.iter_record_contents(name):
+            batch.append(record)
+            if len(batch) >= _READ_BATCH:
+                read = _rekey_batch(pipeline, batch, read)
+                batch = []
+                _report(on_progress, BuildPhase.EVALUATING, read, total)
+        read = _rekey_batch(pipeline, batch, read)
         pipeline.finish()
+    _report(on_progress, BuildPhase.EVALUATING, read, total)
+    return read
+
+
+def _rekey_batch(pipeline: _Pipeline, batch: Sequence[tuple[str, str]], read: int) -> int:
+    """Stage a batch of stored records, then evaluate them; return the records read so far.
+
+    Staging comes first, as for an import (`_classify`): results of an earlier chunk may be
+    collected while this batch is submitted, and tags are only accepted for staged records.
+    """
+    rows: list[_StagedRow] = [
+        (record_id, position, Change.REKEY, None, None, None)
+        for position, (record_id, _) in enumerate(batch, read + 1)
+    ]
+    pipeline.stage(rows)
+    for position, (record_id, content) in enumerate(batch, read + 1):
+        pipeline.evaluate(record_id, position, content)
+    return read + len(batch)
 
 
 def _check_declared(info: DatasetInfo, dataset: Dataset) -> None:
@@ -825,7 +907,7 @@ def import_records(
     passphrase: bytes,
     options: ImportOptions | None = None,
     clock: Callable[[], datetime] = _now,
-    on_phase: Callable[[str], None] | None = None,
+    on_progress: ProgressCallback | None = None,
     sealing_cost: ScryptCost = DEFAULT_COST,
 ) -> EpochResult:
     """Import `records` into `dataset` as one new epoch (see the module docstring).
@@ -869,13 +951,12 @@ def import_records(
         pipeline = _Pipeline(
             staging, evaluator, strict=not options.skip_invalid, max_warnings=options.max_warnings
         )
-        unchanged = _read_and_evaluate(pipeline, store, name, records)
+        read, unchanged = _read_and_evaluate(pipeline, store, name, records, on_progress)
         rejections = pipeline.sorted_rejections()
         if rejections and not options.skip_invalid:
             raise ImportRejected(rejections)
         evaluated_at = time.perf_counter()
-        if on_phase is not None:
-            on_phase("writing")
+        _report(on_progress, BuildPhase.WRITING, read)
 
         # The key is sealed before the transaction: scrypt takes a quarter of a second, which
         # the database lock need not wait for.
@@ -909,6 +990,8 @@ def import_records(
                 replace_all=latest is None,
                 created=created,
                 prepare=prepare,
+                on_progress=on_progress,
+                records=read,
             )
     finished = time.perf_counter()
     return EpochResult(
@@ -941,6 +1024,7 @@ def rotate_key(
     workers: int | None = None,
     chunk_records: int = DEFAULT_CHUNK_RECORDS,
     clock: Callable[[], datetime] = _now,
+    on_progress: ProgressCallback | None = None,
     sealing_cost: ScryptCost = DEFAULT_COST,
 ) -> EpochResult:
     """Replace the dataset's OPRF key: re-evaluate every record into a new epoch.
@@ -984,7 +1068,7 @@ def rotate_key(
     )
     with store.staging() as staging:
         pipeline = _Pipeline(staging, evaluator, strict=True, max_warnings=0)
-        _rekey_all(pipeline, store, name)
+        read = _rekey_all(pipeline, store, name, latest.record_count, on_progress)
         if pipeline.rejections:
             first = pipeline.sorted_rejections()[0]
             raise StorageError(
@@ -993,6 +1077,7 @@ def rotate_key(
                 f"order: {first.reason}); the key was not rotated"
             )
         evaluated_at = time.perf_counter()
+        _report(on_progress, BuildPhase.WRITING, read, latest.record_count)
 
         def prepare(writer: EpochWriter) -> None:
             writer.add_key(new_version, sealed, new_key.public_key, created)
@@ -1008,6 +1093,8 @@ def rotate_key(
             replace_all=True,
             created=created,
             prepare=prepare,
+            on_progress=on_progress,
+            records=read,
         )
     finished = time.perf_counter()
     return EpochResult(

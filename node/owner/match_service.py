@@ -144,6 +144,16 @@ class MatchService:
             self._config, self._trusted, self._pins = config, trusted, pins
             self._peer_cache.clear()
 
+    @property
+    def audit(self) -> AuditLog:
+        """The node's audit log, which the node's Audit service serves proofs of."""
+        return self._audit
+
+    @property
+    def checkpoints(self) -> CheckpointIssuer:
+        """The issuer of the log's signed checkpoints."""
+        return self._checkpoints
+
     # -- steps shared by the RPCs ---------------------------------------------------------------
 
     def authenticate(self, context: grpc.ServicerContext) -> str:

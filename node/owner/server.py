@@ -1,4 +1,9 @@
-"""The member node's gRPC server: mutual TLS, message limits, the Match and health services."""
+"""The member node's gRPC server: mutual TLS, message limits; the Match, Audit, Disclosure and
+health services.
+
+Every node serves Match and Audit (every node has an audit log, and a peer holding its receipts
+may check them against it at any time); Disclosure when the node runs an owner's desk.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,11 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from crypto.errors import StorageError
 from node.config import NodeConfig
 from node.keys.tls import TlsCredentials
+from node.owner.audit_service import AuditService
 from node.owner.disclosure_service import DisclosureService
 from node.owner.match_service import MatchService
-from proto.blindhit.v1 import common_pb2, match_pb2
+from proto.blindhit.v1 import audit_pb2, common_pb2, match_pb2
+from proto.services import AUDIT, DISCLOSURE, MATCH
 
 __all__ = ["create_server"]
 
@@ -44,13 +51,17 @@ def create_server(
         maximum_concurrent_rpcs=workers * 4,
     )
     server.add_generic_rpc_handlers((_match_handlers(match),))
+    server.add_generic_rpc_handlers(
+        (_audit_handlers(AuditService(match, match.audit, match.checkpoints)),)
+    )
     if disclosure is not None:
         server.add_generic_rpc_handlers((_disclosure_handlers(disclosure),))
     health_service = health.HealthServicer()
     health_service.set("", health_pb2.HealthCheckResponse.SERVING)
-    health_service.set("blindhit.v1.Match", health_pb2.HealthCheckResponse.SERVING)
+    health_service.set(MATCH.name, health_pb2.HealthCheckResponse.SERVING)
+    health_service.set(AUDIT.name, health_pb2.HealthCheckResponse.SERVING)
     if disclosure is not None:
-        health_service.set("blindhit.v1.Disclosure", health_pb2.HealthCheckResponse.SERVING)
+        health_service.set(DISCLOSURE.name, health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_service, server)
     listen = config.node.listen
     chosen = listen.port if port is None else port
@@ -67,7 +78,7 @@ def create_server(
 def _match_handlers(match: MatchService) -> grpc.GenericRpcHandler[bytes, object]:
     """The Match service with raw-bytes requests, decoded by the servicer itself.
 
-    The generated registration would decode requests in the gRPC runtime, which answers an
+    A request deserializer would decode requests in the gRPC runtime, which answers an
     undecodable one with INTERNAL; decoding in the servicer answers it INVALID_ARGUMENT.
     """
     envelope = common_pb2.SignedEnvelope.SerializeToString
@@ -82,7 +93,7 @@ def _match_handlers(match: MatchService) -> grpc.GenericRpcHandler[bytes, object
             match.OwnerMatch, response_serializer=envelope
         ),
     }
-    return grpc.method_handlers_generic_handler("blindhit.v1.Match", handlers)
+    return MATCH.handler(handlers)
 
 
 def _disclosure_handlers(service: DisclosureService) -> grpc.GenericRpcHandler[bytes, object]:
@@ -96,4 +107,23 @@ def _disclosure_handlers(service: DisclosureService) -> grpc.GenericRpcHandler[b
             service.FetchRelease, response_serializer=envelope
         ),
     }
-    return grpc.method_handlers_generic_handler("blindhit.v1.Disclosure", handlers)
+    return DISCLOSURE.handler(handlers)
+
+
+def _audit_handlers(service: AuditService) -> grpc.GenericRpcHandler[bytes, object]:
+    """The Audit service, with raw-bytes requests like the Match service."""
+    handlers = {
+        "GetCheckpoint": grpc.unary_unary_rpc_method_handler(
+            service.GetCheckpoint,
+            response_serializer=audit_pb2.CheckpointResponse.SerializeToString,
+        ),
+        "GetInclusionProof": grpc.unary_unary_rpc_method_handler(
+            service.GetInclusionProof,
+            response_serializer=audit_pb2.InclusionProofResponse.SerializeToString,
+        ),
+        "GetConsistencyProof": grpc.unary_unary_rpc_method_handler(
+            service.GetConsistencyProof,
+            response_serializer=audit_pb2.ConsistencyProofResponse.SerializeToString,
+        ),
+    }
+    return AUDIT.handler(handlers)

@@ -35,6 +35,7 @@ from node.keys.tls import TlsCredentials
 from node.storage.sqlite import connect
 from node.transport.rpc import RECONNECT_OPTIONS
 from proto.blindhit.v1 import federation_pb2
+from proto.services import DIRECTORY, WITNESS, Service
 from protocol.directory import Directory, open_directory, peers_from_directory
 
 __all__ = ["Membership", "effective_config"]
@@ -115,11 +116,9 @@ class Membership:
                 )
             return self._channel
 
-    def _call(self, method: str, request: Any, response: Any) -> Any:  # noqa: ANN401
-        call = self._stub().unary_unary(
-            method,
-            request_serializer=type(request).SerializeToString,
-            response_deserializer=response.FromString,
+    def _call(self, service: Service, method: str, request: Any, response: Any) -> Any:  # noqa: ANN401
+        call = service.unary_unary(
+            self._stub(), method, type(request).SerializeToString, response.FromString
         )
         try:
             return call(request, timeout=_DEADLINE_SECONDS)
@@ -140,7 +139,8 @@ class Membership:
         """
         have = self._directory.version if self._directory is not None else 0
         answer = self._call(
-            "/blindhit.v1.Directory/GetDirectory",
+            DIRECTORY,
+            "GetDirectory",
             federation_pb2.DirectoryRequest(have_version=have),
             federation_pb2.DirectoryResponse,
         )
@@ -184,7 +184,8 @@ class Membership:
         checkpoint = checkpoints.issue()
         origin = self._config.node.id
         cosigned = self._call(
-            "/blindhit.v1.Witness/GetCosigned",
+            WITNESS,
+            "GetCosigned",
             federation_pb2.CosignedRequest(origin=origin),
             federation_pb2.CosignedResponse,
         )
@@ -194,7 +195,8 @@ class Membership:
             return size
         proof = audit.consistency_proof(old_size, size) if 0 < old_size < size else []
         answer = self._call(
-            "/blindhit.v1.Witness/Cosign",
+            WITNESS,
+            "Cosign",
             federation_pb2.CosignRequest(
                 checkpoint=checkpoint.note, old_size=old_size, consistency_proof=proof
             ),

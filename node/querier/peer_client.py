@@ -1,11 +1,12 @@
 """The querier's connection to one peer: signed requests out, verified answers in.
 
-`PeerClient` speaks the Match service over mutual TLS. Every request is signed with this node's
-identity key (`node.transport.envelope`); every answer must be signed by the peer's identity key as
-listed
-in `[[peers]]` and must echo the request id, so neither a relay nor a wrong server can forge or
-replay it. Each call has a deadline; transport failures become `PeerUnavailable` with the peer
-named, and refusals keep the peer's one-line reason and status.
+`PeerClient` speaks the Match, Disclosure and Audit services over mutual TLS. Every request is
+signed with this node's identity key (`node.transport.envelope`); every answer must be signed by
+the peer's identity key as listed in `[[peers]]` and must echo the request id, so neither a relay
+nor a wrong server can forge or replay it. The Audit service's answers are checkpoints signed by
+the same key and RFC 9162 proofs, each verified before it is returned. Each call has a deadline;
+transport failures become `PeerUnavailable` with the peer named, and refusals keep the peer's
+one-line reason and status.
 """
 
 from __future__ import annotations
@@ -20,12 +21,16 @@ import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from google.protobuf.message import DecodeError
 
+from crypto import merkle
 from crypto.errors import PeerError
+from crypto.merkle import LeafHash
+from crypto.signed_note import Checkpoint, open_checkpoint
 from node.config import Limits
 from node.keys.tls import TlsCredentials
 from node.transport.envelope import Label, open_envelope, seal_envelope
 from node.transport.rpc import RECONNECT_OPTIONS
-from proto.blindhit.v1 import common_pb2, disclosure_pb2, match_pb2
+from proto.blindhit.v1 import audit_pb2, common_pb2, disclosure_pb2, match_pb2
+from proto.services import AUDIT, DISCLOSURE, MATCH
 from protocol.check import RequestPurpose
 from protocol.directory import Peer
 
@@ -84,30 +89,34 @@ class PeerClient:
             ],
         )
         serialize = common_pb2.SignedEnvelope.SerializeToString
-        self._sync = self._channel.unary_stream(
-            "/blindhit.v1.Match/SyncIndex",
-            request_serializer=serialize,
-            response_deserializer=match_pb2.IndexChunk.FromString,
+        answer = common_pb2.SignedEnvelope.FromString
+        channel = self._channel
+        self._sync = MATCH.unary_stream(
+            channel, "SyncIndex", serialize, match_pb2.IndexChunk.FromString
         )
-        self._evaluate = self._channel.unary_unary(
-            "/blindhit.v1.Match/BlindEvaluate",
-            request_serializer=serialize,
-            response_deserializer=common_pb2.SignedEnvelope.FromString,
+        self._evaluate = MATCH.unary_unary(channel, "BlindEvaluate", serialize, answer)
+        self._owner_match = MATCH.unary_unary(channel, "OwnerMatch", serialize, answer)
+        self._request_disclosure = DISCLOSURE.unary_unary(
+            channel, "RequestDisclosure", serialize, answer
         )
-        self._owner_match = self._channel.unary_unary(
-            "/blindhit.v1.Match/OwnerMatch",
-            request_serializer=serialize,
-            response_deserializer=common_pb2.SignedEnvelope.FromString,
+        self._fetch_release = DISCLOSURE.unary_unary(channel, "FetchRelease", serialize, answer)
+        self._checkpoint = AUDIT.unary_unary(
+            channel,
+            "GetCheckpoint",
+            audit_pb2.CheckpointRequest.SerializeToString,
+            audit_pb2.CheckpointResponse.FromString,
         )
-        self._request_disclosure = self._channel.unary_unary(
-            "/blindhit.v1.Disclosure/RequestDisclosure",
-            request_serializer=serialize,
-            response_deserializer=common_pb2.SignedEnvelope.FromString,
+        self._inclusion = AUDIT.unary_unary(
+            channel,
+            "GetInclusionProof",
+            audit_pb2.InclusionProofRequest.SerializeToString,
+            audit_pb2.InclusionProofResponse.FromString,
         )
-        self._fetch_release = self._channel.unary_unary(
-            "/blindhit.v1.Disclosure/FetchRelease",
-            request_serializer=serialize,
-            response_deserializer=common_pb2.SignedEnvelope.FromString,
+        self._consistency = AUDIT.unary_unary(
+            channel,
+            "GetConsistencyProof",
+            audit_pb2.ConsistencyProofRequest.SerializeToString,
+            audit_pb2.ConsistencyProofResponse.FromString,
         )
 
     def close(self) -> None:
@@ -251,6 +260,60 @@ class PeerClient:
         response = _decode_answer(disclosure_pb2.FetchResponse, signed.body, self.peer.id)
         _check_echo(response.disclosure_request_id, request_id, self.peer.id)
         return response, signed, envelope.body
+
+    def audit_checkpoint(self) -> tuple[Checkpoint, str]:
+        """The peer's latest checkpoint and its note, verified: signed by the peer's identity
+        key, with the peer as its origin.
+
+        Raises:
+            PeerUnavailable, PeerRefused: the call failed.
+            InvalidEncoding, InvalidSignature: the note is malformed or not the peer's.
+        """
+        try:
+            answer = self._checkpoint(
+                audit_pb2.CheckpointRequest(), timeout=self._limits.deadline_seconds
+            )
+        except grpc.RpcError as error:
+            raise self._failure(error) from None
+        checkpoint = open_checkpoint(answer.checkpoint, self.peer.identity_key, origin=self.peer.id)
+        return checkpoint, answer.checkpoint
+
+    def audit_inclusion(self, index: int, leaf: LeafHash, checkpoint: Checkpoint) -> list[bytes]:
+        """Check that the peer's log holds leaf `leaf` (a receipt's entry) at `index` in the
+        tree of `checkpoint` (verified by `audit_checkpoint`); return the proof.
+
+        Raises:
+            PeerUnavailable, PeerRefused: the call failed.
+            PeerError: the peer's log holds another entry at `index`.
+            InvalidProof: the proof does not lead to the checkpoint's root (RFC 9162 §2.1.3.2).
+        """
+        request = audit_pb2.InclusionProofRequest(entry_index=index, tree_size=checkpoint.size)
+        try:
+            answer = self._inclusion(request, timeout=self._limits.deadline_seconds)
+        except grpc.RpcError as error:
+            raise self._failure(error) from None
+        if answer.leaf_hash != leaf:
+            raise PeerError(f"the log of peer {self.peer.id} holds another entry at {index}")
+        proof = list(answer.proof)
+        merkle.verify_inclusion(leaf, index, checkpoint.size, proof, checkpoint.root_hash)
+        return proof
+
+    def audit_consistency(self, old: Checkpoint, new: Checkpoint) -> list[bytes]:
+        """Check that the peer's tree of `new` extends its tree of `old` (both verified by
+        `audit_checkpoint` or taken from receipts); return the proof.
+
+        Raises:
+            PeerUnavailable, PeerRefused: the call failed.
+            InvalidProof: the proof does not verify (RFC 9162 §2.1.4.2): the peer forked its log.
+        """
+        request = audit_pb2.ConsistencyProofRequest(first_size=old.size, second_size=new.size)
+        try:
+            answer = self._consistency(request, timeout=self._limits.deadline_seconds)
+        except grpc.RpcError as error:
+            raise self._failure(error) from None
+        proof = list(answer.proof)
+        merkle.verify_consistency(old.size, new.size, old.root_hash, new.root_hash, proof)
+        return proof
 
     def new_context(self, purpose: RequestPurpose) -> common_pb2.RequestContext:
         """A fresh request context (new id, now) for a request built by the caller."""

@@ -30,6 +30,7 @@ from node.keys.tls import TlsCredentials
 from node.querier.peer_client import PeerClient, PeerRefused, PeerUnavailable
 from node.transport.rpc import RECONNECT_OPTIONS
 from proto.blindhit.v1 import common_pb2, federation_pb2, match_pb2
+from proto.services import FAN_OUT
 from protocol.directory import Peer
 
 __all__ = ["CoordinatorChannel", "FanOutBatch", "RelayedPeerClient"]
@@ -52,15 +53,17 @@ class CoordinatorChannel:
                 *RECONNECT_OPTIONS,
             ],
         )
-        self.check = self._channel.unary_stream(
-            "/blindhit.v1.FanOut/Check",
-            request_serializer=federation_pb2.FanOutRequest.SerializeToString,
-            response_deserializer=federation_pb2.FanOutAnswer.FromString,
+        self.check = FAN_OUT.unary_stream(
+            self._channel,
+            "Check",
+            federation_pb2.FanOutRequest.SerializeToString,
+            federation_pb2.FanOutAnswer.FromString,
         )
-        self.sync = self._channel.unary_stream(
-            "/blindhit.v1.FanOut/SyncIndex",
-            request_serializer=federation_pb2.RelayedSync.SerializeToString,
-            response_deserializer=match_pb2.IndexChunk.FromString,
+        self.sync = FAN_OUT.unary_stream(
+            self._channel,
+            "SyncIndex",
+            federation_pb2.RelayedSync.SerializeToString,
+            match_pb2.IndexChunk.FromString,
         )
 
     def close(self) -> None:

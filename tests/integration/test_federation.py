@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 
 from dev.demo import (
@@ -41,7 +42,9 @@ from federation.coordinator import Coordinator
 from federation.fanout import FanOutRelay
 from federation.server import CoordinatorServer, create_server
 from node.audit import AuditLog, EntryKind
+from node.home import load_tls_credentials
 from proto.blindhit.v1 import common_pb2, federation_pb2
+from proto.services import DIRECTORY, FAN_OUT, WITNESS
 from protocol.match_keys import derive_keys
 
 SMALL = tuple(dataclasses.replace(member, records=150) for member in MEMBERS)
@@ -268,3 +271,27 @@ def test_a_slow_member_times_out_alone(shared: DemoFederation) -> None:
     assert statuses["fr-ct"] == statuses["ua-sbu"] == "answered"
     assert statuses["jo-psd"] == "unreachable"
     assert "Deadline" in next(p["message"] for p in report["peers"] if p["peer"] == "jo-psd")
+
+
+def test_undecodable_requests_are_invalid_arguments(federation: DemoFederation) -> None:
+    passphrase = os.environ[PASSPHRASE_ENV].encode()
+    tls = load_tls_credentials(federation.node_dir(QUERIER), passphrase)
+    address = f"127.0.0.1:{federation.report.ports[COORDINATOR]}"
+    errors: list[Any] = []
+    with grpc.secure_channel(address, tls.channel_credentials()) as channel:
+        for service, method in [(DIRECTORY, "GetDirectory"), (WITNESS, "GetCosigned"),
+                                (WITNESS, "Cosign")]:  # fmt: skip
+            with pytest.raises(grpc.RpcError) as refused:
+                service.unary_unary(channel, method, _raw, _raw)(b"\x0a\xff", timeout=10)
+            errors.append(refused.value)
+        for method in ("Check", "SyncIndex"):
+            stream = FAN_OUT.unary_stream(channel, method, _raw, _raw)
+            with pytest.raises(grpc.RpcError) as refused:
+                list(stream(b"\x0a\xff", timeout=10))
+            errors.append(refused.value)
+    assert [error.code() for error in errors] == [grpc.StatusCode.INVALID_ARGUMENT] * 5
+    assert all(error.details().startswith("the request is not a ") for error in errors)
+
+
+def _raw(data: bytes) -> bytes:
+    return data

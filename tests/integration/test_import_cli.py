@@ -15,8 +15,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -26,7 +27,7 @@ from crypto.errors import StorageError
 from node.audit.entries import EntryKind
 from node.audit.store import AuditLog
 from node.config import Dataset, KeySettings
-from node.datasets.build import ImportOptions, import_records
+from node.datasets.build import BuildPhase, BuildProgress, ImportOptions, import_records
 from node.datasets.sources import load_mapping, open_source, parse_mapping
 from node.datasets.store import DatasetStore, EpochWriter
 from node.home import init_node_directory
@@ -36,6 +37,7 @@ from protocol.validation import HostPort
 REPOSITORY = Path(__file__).resolve().parents[2]
 VARIABLE = "BLINDHIT_TEST_IMPORT_PASSPHRASE"
 PASSPHRASE = "an import passphrase"
+T = TypeVar("T")
 
 MAPPING = """
 id = "REF"
@@ -453,9 +455,11 @@ def test_progress_bar_draws_on_a_terminal_only(tmp_path: Path) -> None:
         write(tmp_path / "a.csv", csv_text(PEOPLE)), parse_mapping(MAPPING, Path("m.toml"))
     )
     terminal = FakeTerminal()
-    progress = Progress(terminal, "importing a.csv", source.size)
-    assert len(list(progress.track(source, source))) == len(PEOPLE)
-    progress.phase("writing")
+    progress = Progress(
+        terminal, "importing a.csv", source.size, position=lambda step: source.bytes_read
+    )
+    assert len(list(_reported(source, progress))) == len(PEOPLE)
+    progress(BuildProgress(BuildPhase.WRITING, len(PEOPLE)))
     progress.close()
     shown = terminal.getvalue()
     assert "importing a.csv [" in shown
@@ -463,6 +467,13 @@ def test_progress_bar_draws_on_a_terminal_only(tmp_path: Path) -> None:
     assert shown.endswith("\n")
     quiet = io.StringIO()
     silent = Progress(quiet, "importing", source.size)
-    list(silent.track(source, source))
+    list(_reported(source, silent))
     silent.close()
     assert quiet.getvalue() == ""
+
+
+def _reported(records: Iterable[T], progress: Progress) -> Iterator[T]:
+    """Yield `records`, reporting each as an import does."""
+    for count, record in enumerate(records, 1):
+        progress(BuildProgress(BuildPhase.EVALUATING, count))
+        yield record

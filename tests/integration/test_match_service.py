@@ -30,6 +30,7 @@ from node.querier.checker import PeerResult, Target
 from node.runtime import NodeRuntime
 from node.transport.envelope import Label, seal_envelope
 from proto.blindhit.v1 import common_pb2, match_pb2
+from proto.services import MATCH
 from protocol.admission import QueryMode
 from protocol.check import RequestPurpose
 from protocol.match_keys import derive_keys
@@ -204,11 +205,7 @@ _ALLOWED_REFUSALS = {
 def _raw_call(pair: Pair, method: str, payload: bytes) -> grpc.StatusCode:
     channel = grpc.secure_channel(f"127.0.0.1:{pair.port}", pair.querier.tls.channel_credentials())
     try:
-        call = channel.unary_unary(
-            f"/blindhit.v1.Match/{method}",
-            request_serializer=lambda raw: raw,
-            response_deserializer=lambda raw: raw,
-        )
+        call = MATCH.unary_unary(channel, method, lambda raw: raw, lambda raw: raw)
         try:
             call(payload, timeout=10)
         except grpc.RpcError as error:
