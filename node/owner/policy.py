@@ -18,24 +18,12 @@ from pathlib import Path
 
 from crypto.errors import PeerError, StorageError, UnknownPeer
 from node.config import NodeConfig, PolicyRule
+from node.storage.schema import NODE_SCHEMA
+from node.storage.sqlite import open_database
+from node.storage.times import format_time
 from protocol.admission import FRESHNESS, REQUEST_ID_BYTES, Admission, Rule
 
 __all__ = ["PolicyEngine"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS policy_usage (
-    peer TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    day TEXT NOT NULL,
-    elements INTEGER NOT NULL,
-    PRIMARY KEY (peer, scope, day)
-);
-CREATE TABLE IF NOT EXISTS policy_seen_requests (
-    request_id BLOB PRIMARY KEY,
-    peer TEXT NOT NULL,
-    seen_at REAL NOT NULL
-);
-"""
 
 
 class PolicyEngine:
@@ -44,12 +32,8 @@ class PolicyEngine:
     def __init__(self, config: NodeConfig, database: Path) -> None:
         self._config = config
         self._lock = threading.Lock()
-        try:
-            self._db = sqlite3.connect(database, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout = 5000")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as error:
-            raise StorageError(f"cannot open the policy tables in {database}: {error}") from error
+        # The tables are `policy_` of `node.storage.schema`.
+        self._db = open_database(database, NODE_SCHEMA)
 
     def reconfigure(self, config: NodeConfig) -> None:
         """Use `config` from now on (the peers of a newer federation directory)."""
@@ -115,11 +99,11 @@ class PolicyEngine:
             raise PeerError(
                 f"the request id must be {REQUEST_ID_BYTES} bytes, got {len(request_id)}"
             )
-        horizon = (now - 2 * FRESHNESS).timestamp()
+        horizon = format_time(now - 2 * FRESHNESS)
         self._db.execute("DELETE FROM policy_seen_requests WHERE seen_at < ?", (horizon,))
         inserted = self._db.execute(
             "INSERT OR IGNORE INTO policy_seen_requests VALUES (?, ?, ?)",
-            (request_id, peer, now.timestamp()),
+            (request_id, peer, format_time(now)),
         ).rowcount
         if inserted == 0:
             raise PeerError("this request was already received (replay)")

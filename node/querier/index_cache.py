@@ -16,27 +16,14 @@ from pathlib import Path
 
 from crypto.errors import PeerError, StorageError
 from crypto.oprf import Mode, Suite
+from node.storage.schema import NODE_SCHEMA
+from node.storage.sqlite import open_database
 from protocol.match_index import DecodedIndex, apply_delta, decode_index
 
 __all__ = ["CachedIndex", "PeerIndexCache"]
 
 # A peer may not make this node hold more than this many index entries for one dataset.
 MAX_INDEX_ENTRIES = 200_000_000
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS peer_indexes (
-    peer TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    epoch INTEGER NOT NULL,
-    suite TEXT NOT NULL,
-    mode INTEGER NOT NULL,
-    public_key BLOB NOT NULL,
-    keying_profile TEXT NOT NULL,
-    digest BLOB NOT NULL,
-    payload BLOB NOT NULL,
-    PRIMARY KEY (peer, dataset)
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -59,12 +46,8 @@ class PeerIndexCache:
     def __init__(self, database: Path) -> None:
         self._lock = threading.Lock()
         self._memory: dict[tuple[str, str], CachedIndex] = {}
-        try:
-            self._db = sqlite3.connect(database, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout = 5000")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as error:
-            raise StorageError(f"cannot open the index cache in {database}: {error}") from error
+        # The table is `peer_indexes` of `node.storage.schema`.
+        self._db = open_database(database, NODE_SCHEMA)
 
     def close(self) -> None:
         self._db.close()
