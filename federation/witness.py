@@ -49,7 +49,8 @@ once. Its strength differs by kind, and reports should say so:
   without `old_size` also looks like a `rollback`.
 
 Storage. One SQLite file (WAL, `synchronous=FULL`, so a commit is on disk when it returns), the
-tables prefixed `wt_` so that it can share the coordinating node's database:
+tables prefixed `wt_` so that it can share the coordinating node's database (they are defined,
+and older files upgraded, in `federation.schema`):
 
 - `wt_logs(origin, verifier_key)`: the logs witnessed and each one's checkpoint key (a C2SP
   vkey). Removing a log keeps its state: re-admitted, it resumes from the last cosigned
@@ -98,7 +99,8 @@ from crypto.errors import (
     UnknownPeer,
 )
 from crypto.signed_note import Checkpoint, Ed25519Verifier, open_checkpoint
-from node.storage.sqlite import ThreadConnections, connect, transaction
+from federation.schema import FEDERATION_SCHEMA
+from node.storage.sqlite import ThreadConnections, connect, open_database, transaction
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -110,67 +112,12 @@ __all__ = [
     "Witness",
 ]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = FEDERATION_SCHEMA.version
+"""The schema version of the file this code reads and writes (`federation.schema`)."""
 # tlog-witness, "add-checkpoint": a client MUST NOT send more than 63 proof lines.
 _MAX_PROOF_HASHES: Final = 63
 # Sizes are kept in SQLite's signed 64-bit integers; no audit log comes near the limit.
 _MAX_SIZE: Final = 2**63 - 1
-
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS wt_meta (
-    name TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS wt_logs (
-    origin TEXT PRIMARY KEY,
-    verifier_key TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS wt_latest (
-    origin TEXT PRIMARY KEY,
-    size INTEGER NOT NULL,
-    root_hash BLOB NOT NULL,
-    note TEXT NOT NULL,
-    time INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS wt_cosigned (
-    origin TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    root_hash BLOB NOT NULL,
-    note TEXT NOT NULL,
-    time INTEGER NOT NULL,
-    PRIMARY KEY (origin, size)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS wt_evidence (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    origin TEXT NOT NULL,
-    time INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    cosigned_note TEXT NOT NULL,
-    presented_note TEXT NOT NULL,
-    proof TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS wt_evidence_once
-    ON wt_evidence (origin, kind, cosigned_note, presented_note, proof);
-CREATE TRIGGER IF NOT EXISTS wt_latest_never_shrinks
-    BEFORE UPDATE ON wt_latest WHEN NEW.size < OLD.size
-    BEGIN SELECT RAISE(ABORT, 'a witnessed log never rolls back'); END;
-CREATE TRIGGER IF NOT EXISTS wt_latest_kept
-    BEFORE DELETE ON wt_latest
-    BEGIN SELECT RAISE(ABORT, 'the witness keeps its state'); END;
-CREATE TRIGGER IF NOT EXISTS wt_cosigned_append_only_update
-    BEFORE UPDATE ON wt_cosigned
-    BEGIN SELECT RAISE(ABORT, 'cosigned checkpoints are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS wt_cosigned_append_only_delete
-    BEFORE DELETE ON wt_cosigned
-    BEGIN SELECT RAISE(ABORT, 'cosigned checkpoints are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS wt_evidence_append_only_update
-    BEFORE UPDATE ON wt_evidence
-    BEGIN SELECT RAISE(ABORT, 'evidence is kept for ever'); END;
-CREATE TRIGGER IF NOT EXISTS wt_evidence_append_only_delete
-    BEFORE DELETE ON wt_evidence
-    BEGIN SELECT RAISE(ABORT, 'evidence is kept for ever'); END;
-"""
 
 
 class StaleCheckpoint(StaleEpoch):
@@ -297,30 +244,8 @@ class Witness:
             raise StorageError(f"cannot open witness database {self.path}: {exc}") from exc
 
     def _create_schema(self) -> None:
-        connection = self._open()
-        try:
-            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StorageError(f"witness database {self.path} cannot use WAL (mode {mode})")
-            connection.executescript(
-                "BEGIN IMMEDIATE;"
-                + _SCHEMA
-                + "INSERT OR IGNORE INTO wt_meta (name, value) "
-                + f"VALUES ('schema_version', '{SCHEMA_VERSION}');"
-                + "COMMIT;"
-            )
-            row = connection.execute(
-                "SELECT value FROM wt_meta WHERE name = 'schema_version'"
-            ).fetchone()
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot create the witness tables in {self.path}: {exc}") from exc
-        finally:
-            connection.close()
-        if row is None or row[0] != str(SCHEMA_VERSION):
-            found = None if row is None else row[0]
-            raise StorageError(
-                f"expected witness schema version {SCHEMA_VERSION} in {self.path}, got {found}"
-            )
+        """Bring the file to the current schema (`federation.schema`) before it is used."""
+        open_database(self.path, FEDERATION_SCHEMA).close()
 
     def _connection(self) -> sqlite3.Connection:
         """Return this thread's connection, opening it on first use."""
