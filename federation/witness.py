@@ -7,7 +7,8 @@ last checkpoint it cosigned for them; it checks the proof (RFC 9162 §2.1.4.2) a
 (`crypto.cosignature`). A member can then only ever get one linear history cosigned, and anyone
 who holds a cosigned checkpoint knows the member could not have shown another one to the witness.
 
-The checks follow tlog-witness, "add-checkpoint", in this order:
+The checks follow tlog-witness, "add-checkpoint", in this order. The first is made here; the
+others are `protocol.witness.judge`, pure, over the stored state this module reads and writes:
 
 1. The origin must be a log this witness was told to witness (`UnknownPeer` otherwise), and the
    note must carry a valid signature by that log's key for that origin (`InvalidSignature`,
@@ -75,8 +76,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import enum
-import hmac
 import sqlite3
 import threading
 import time
@@ -92,7 +91,6 @@ from crypto.errors import (
     CryptoError,
     InputError,
     InvalidEncoding,
-    InvalidProof,
     PeerError,
     StaleEpoch,
     StorageError,
@@ -101,6 +99,15 @@ from crypto.errors import (
 from crypto.signed_note import Checkpoint, Ed25519Verifier, open_checkpoint
 from federation.schema import FEDERATION_SCHEMA
 from node.storage.sqlite import ThreadConnections, connect, open_database, transaction
+from protocol.witness import (
+    Accept,
+    CosignedCheckpoint,
+    EvidenceKind,
+    Malformed,
+    Stale,
+    cosignature_time,
+    judge,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -134,14 +141,6 @@ class StaleCheckpoint(StaleEpoch):
         self.cosigned_size = cosigned_size
 
 
-class EvidenceKind(enum.StrEnum):
-    """What a member was caught at; see the module docstring for what each one proves."""
-
-    FORK_SAME_SIZE = "fork_same_size"
-    INCONSISTENT_PROOF = "inconsistent_proof"
-    ROLLBACK = "rollback"
-
-
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """A recorded sign of misbehaviour: both checkpoints as signed by the member, and the proof."""
@@ -172,15 +171,8 @@ class InconsistentLog(PeerError):
         self.evidence = evidence
 
 
-@dataclass(frozen=True, slots=True)
-class CosignedCheckpoint:
-    """The last checkpoint cosigned for a log: its size and root, the cosigned note, the time."""
-
-    origin: str
-    size: int
-    root_hash: bytes
-    note: str
-    time: int
+def _stale(origin: str, verdict: Stale) -> StaleCheckpoint:
+    return StaleCheckpoint(verdict.message, origin=origin, cosigned_size=verdict.cosigned_size)
 
 
 def _cannot_write(exc: sqlite3.Error) -> StorageError:
@@ -453,142 +445,41 @@ class Witness:
         proof: tuple[bytes, ...],
         old_size: int | None,
     ) -> PeerError | str:
-        """Inside the write transaction: cosign and store, or record evidence, or refuse.
+        """Inside the write transaction: read the state, let `protocol.witness` judge, carry out.
 
         Returns the cosigned note, or the error to raise once the transaction has committed
         (so that evidence is kept although the call fails).
         """
-        row = connection.execute(
-            "SELECT size, root_hash, note, time FROM wt_latest WHERE origin = ?", (origin,)
-        ).fetchone()
-        latest = None if row is None else _cosigned(origin, row)
-        cosigned_size = 0 if latest is None else latest.size
-
-        def stale(message: str) -> StaleCheckpoint:
-            return StaleCheckpoint(
-                f"{message}; this witness last cosigned size {cosigned_size} of {origin}",
-                origin=origin,
-                cosigned_size=cosigned_size,
-            )
-
-        if old_size is not None and old_size != cosigned_size:
-            return stale(f"the proof starts at size {old_size}")
-        if latest is None or latest.size == 0:
-            # Nothing but the empty tree was cosigned: every tree extends it, with no proof.
-            if proof:
-                return stale(f"a proof of {len(proof)} hashes was sent where none is needed")
+        latest = self._stored(connection, origin, None)
+        at_size = self._stored(connection, origin, checkpoint.size)
+        verdict = judge(origin, checkpoint, proof, old_size, latest=latest, at_size=at_size)
+        if isinstance(verdict, Accept):
             return self._store(connection, checkpoint, note, latest)
-        if checkpoint.size < latest.size:
-            return self._older(connection, checkpoint, note, proof, latest, stale)
-        if checkpoint.size == latest.size:
-            return self._same(connection, checkpoint, note, proof, latest)
-        return self._newer(connection, checkpoint, note, proof, latest, stale, old_size)
-
-    def _same(
-        self,
-        connection: sqlite3.Connection,
-        checkpoint: Checkpoint,
-        note: str,
-        proof: tuple[bytes, ...],
-        latest: CosignedCheckpoint,
-    ) -> PeerError | str:
-        """Judge a checkpoint of the last cosigned size: the same tree is cosigned again."""
-        if not hmac.compare_digest(checkpoint.root_hash, latest.root_hash):
-            return self._record(
-                connection,
-                latest.origin,
-                EvidenceKind.FORK_SAME_SIZE,
-                latest.note,
-                note,
-                proof,
-                f"two roots for size {latest.size}: {_short(checkpoint.root_hash)} presented, "
-                f"{_short(latest.root_hash)} cosigned",
-            )
-        if proof:
-            return PeerError(
-                f"{latest.origin}: expected no consistency proof for a checkpoint of the cosigned "
-                f"size {latest.size}, got {len(proof)} hashes"
-            )
-        return self._store(connection, checkpoint, note, latest)
-
-    def _newer(
-        self,
-        connection: sqlite3.Connection,
-        checkpoint: Checkpoint,
-        note: str,
-        proof: tuple[bytes, ...],
-        latest: CosignedCheckpoint,
-        stale: Callable[[str], StaleCheckpoint],
-        old_size: int | None,
-    ) -> PeerError | str:
-        """Judge a checkpoint larger than the last cosigned one by its consistency proof."""
-        expected = len(merkle.consistency_proof_node_ids(latest.size, checkpoint.size))
-        if len(proof) != expected:
-            message = (
-                f"expected {expected} hashes in the consistency proof from size {latest.size} to "
-                f"{checkpoint.size}, got {len(proof)}"
-            )
-            # A member that did not say where its proof starts most likely started elsewhere.
-            return stale(message) if old_size is None else PeerError(f"{latest.origin}: {message}")
-        try:
-            merkle.verify_consistency(
-                latest.size, checkpoint.size, latest.root_hash, checkpoint.root_hash, proof
-            )
-        except InvalidProof as exc:
-            return self._record(
-                connection,
-                latest.origin,
-                EvidenceKind.INCONSISTENT_PROOF,
-                latest.note,
-                note,
-                proof,
-                str(exc),
-            )
-        return self._store(connection, checkpoint, note, latest)
-
-    def _older(
-        self,
-        connection: sqlite3.Connection,
-        checkpoint: Checkpoint,
-        note: str,
-        proof: tuple[bytes, ...],
-        latest: CosignedCheckpoint,
-        stale: Callable[[str], StaleCheckpoint],
-    ) -> InconsistentLog | StaleCheckpoint:
-        """Judge a checkpoint smaller than the last cosigned one."""
-        size, root = checkpoint.size, checkpoint.root_hash
-        refusal = stale(f"the checkpoint of size {size} is older than the cosigned one")
-        if size == 0:
-            return refusal
-        row = connection.execute(
-            "SELECT size, root_hash, note, time FROM wt_cosigned WHERE origin = ? AND size = ?",
-            (latest.origin, size),
-        ).fetchone()
-        if row is None:
-            # Recorded, and still answered as stale: see "Evidence" in the module docstring.
-            self._record(
-                connection,
-                latest.origin,
-                EvidenceKind.ROLLBACK,
-                latest.note,
-                note,
-                proof,
-                f"size {size} presented as the current tree after size {latest.size} was cosigned",
-            )
-            return refusal
-        earlier = _cosigned(latest.origin, row)
-        if hmac.compare_digest(root, earlier.root_hash):
-            return refusal
-        return self._record(
-            connection,
-            latest.origin,
-            EvidenceKind.FORK_SAME_SIZE,
-            earlier.note,
-            note,
-            proof,
-            f"two roots for size {size}: {_short(root)} presented, {_short(earlier.root_hash)} "
-            "cosigned",
+        if isinstance(verdict, Stale):
+            return _stale(origin, verdict)
+        if isinstance(verdict, Malformed):
+            return PeerError(verdict.message)
+        accusation = self._record(
+            connection, origin, verdict.kind, verdict.cosigned_note, note, proof, verdict.detail
         )
+        # A rollback is recorded and still answered as stale: see "Evidence" above.
+        return accusation if verdict.answer is None else _stale(origin, verdict.answer)
+
+    @staticmethod
+    def _stored(
+        connection: sqlite3.Connection, origin: str, size: int | None
+    ) -> CosignedCheckpoint | None:
+        """The latest checkpoint of `origin` (`wt_latest`), or the one cosigned at `size`."""
+        if size is None:
+            row = connection.execute(
+                "SELECT size, root_hash, note, time FROM wt_latest WHERE origin = ?", (origin,)
+            ).fetchone()
+        else:
+            row = connection.execute(
+                "SELECT size, root_hash, note, time FROM wt_cosigned WHERE origin = ? AND size = ?",
+                (origin, size),
+            ).fetchone()
+        return None if row is None else _cosigned(origin, row)
 
     def _record(
         self,
@@ -629,9 +520,7 @@ class Witness:
         latest: CosignedCheckpoint | None,
     ) -> str:
         """Cosign `note`, store it as the latest (and first at its size), return it."""
-        now = self._clock()
-        if latest is not None:
-            now = max(now, latest.time)
+        now = cosignature_time(self._clock(), latest)
         cosigned = self._signer.cosign(note, now)
         origin, size, root = checkpoint.origin, checkpoint.size, checkpoint.root_hash
         connection.execute(

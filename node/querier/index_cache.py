@@ -17,7 +17,7 @@ from pathlib import Path
 from crypto.errors import PeerError, StorageError
 from crypto.oprf import Mode, Suite
 from node.storage.schema import NODE_SCHEMA
-from node.storage.sqlite import open_database
+from node.storage.sqlite import Store
 from protocol.match_index import DecodedIndex, apply_delta, decode_index
 
 __all__ = ["CachedIndex", "PeerIndexCache"]
@@ -47,10 +47,10 @@ class PeerIndexCache:
         self._lock = threading.Lock()
         self._memory: dict[tuple[str, str], CachedIndex] = {}
         # The table is `peer_indexes` of `node.storage.schema`.
-        self._db = open_database(database, NODE_SCHEMA)
+        self._store = Store(database, NODE_SCHEMA)
 
     def close(self) -> None:
-        self._db.close()
+        self._store.close()
 
     def get(self, peer: str, dataset: str) -> CachedIndex | None:
         """The cached index of `peer`'s `dataset`, or None."""
@@ -58,11 +58,12 @@ class PeerIndexCache:
             cached = self._memory.get((peer, dataset))
             if cached is not None:
                 return cached
-            row = self._db.execute(
-                "SELECT epoch, suite, mode, public_key, keying_profile, digest, payload "
-                "FROM peer_indexes WHERE peer = ? AND dataset = ?",
-                (peer, dataset),
-            ).fetchone()
+            with self._store.read() as db:
+                row = db.execute(
+                    "SELECT epoch, suite, mode, public_key, keying_profile, digest, payload "
+                    "FROM peer_indexes WHERE peer = ? AND dataset = ?",
+                    (peer, dataset),
+                ).fetchone()
         if row is None:
             return None
         epoch, suite, mode, public_key, profile, digest, payload = row
@@ -108,13 +109,14 @@ class PeerIndexCache:
         cached = CachedIndex(peer, dataset, epoch, suite, mode, public_key, keying_profile, index)
         with self._lock:
             try:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO peer_indexes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        peer, dataset, epoch, suite.value.identifier, int(mode), public_key,
-                        keying_profile, digest, index.encode(),
-                    ),
-                )  # fmt: skip
+                with self._store.transaction() as db:
+                    db.execute(
+                        "INSERT OR REPLACE INTO peer_indexes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            peer, dataset, epoch, suite.value.identifier, int(mode), public_key,
+                            keying_profile, digest, index.encode(),
+                        ),
+                    )  # fmt: skip
             except sqlite3.Error as error:
                 raise StorageError(f"cannot cache the index of {peer}: {error}") from error
             self._memory[(peer, dataset)] = cached

@@ -27,18 +27,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Final, TypeVar
 
 from crypto.errors import InputError, StorageError
 from node.storage.schema import NODE_SCHEMA
-from node.storage.sqlite import open_database
+from node.storage.sqlite import Store
 from node.storage.times import format_time, parse_time
 from protocol.disclosure import (
     DenyReason,
@@ -261,55 +259,31 @@ def _sent(row: Sequence[object]) -> SentRequest:
     )
 
 
-class DisclosureStore:
-    """The disclosure tables of one node database; safe to share between threads."""
+class DisclosureStore(Store):
+    """The disclosure tables of one node database; safe to share between threads.
+
+    `read_only` opens the file without writing (for monitoring beside a running node).
+    """
 
     def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
-        self.path = Path(path)
         # The tables are `dr_` of `node.storage.schema`; what a request carries is personal
         # data, so deleted content is overwritten in the file.
-        self._connection = open_database(
-            self.path, NODE_SCHEMA, read_only=read_only, secure_delete=True
-        )
-        self._lock = threading.Lock()
-
-    def close(self) -> None:
-        with self._lock:
-            self._connection.close()
-
-    def __enter__(self) -> DisclosureStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
+        super().__init__(path, NODE_SCHEMA, read_only=read_only, secure_delete=True)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._connection.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._connection
-                    self._connection.execute("COMMIT")
-                except BaseException:
-                    self._connection.execute("ROLLBACK")
-                    raise
-            except sqlite3.IntegrityError:
-                raise
-            except sqlite3.Error as exc:
-                raise StorageError(f"cannot write the disclosure tables: {exc}") from exc
+        try:
+            with self.transaction() as connection:
+                yield connection
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot write the disclosure tables: {exc}") from exc
 
     def _rows(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[object, ...]]:
-        with self._lock:
+        with self.read() as connection:
             try:
-                rows: list[tuple[object, ...]] = self._connection.execute(
-                    sql, parameters
-                ).fetchall()
+                rows: list[tuple[object, ...]] = connection.execute(sql, parameters).fetchall()
             except sqlite3.Error as exc:
                 raise StorageError(f"cannot read the disclosure tables: {exc}") from exc
         return rows
