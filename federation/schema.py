@@ -1,15 +1,19 @@
 """The coordinating node's database schema: every table of `federation.db`, as ordered migrations.
 
-Two parts share the file: `fd_` (`federation.store`: members, certificates, revocations,
-directories) and `wt_` (`federation.witness`). The mechanism is the node's
-(`node.storage.migrations`): the version is `PRAGMA user_version`, the steps below run in one
+Three parts share the file: `fd_` (`federation.store`: members, certificates, revocations,
+directories), `wt_` (`federation.witness`) and `audit_`, the coordinating node's own audit log
+(`node.audit.store`, the same tables as in a node database: `node.storage.schema`). The
+mechanism is the node's (`node.storage.migrations`): the version is `PRAGMA user_version`, the
+file is marked as a federation database by its application id, and the steps below run in one
 transaction when the file is opened.
 
 Version 1 is exactly what the first releases left in the file: `FederationStore.create` wrote the
-`fd_` tables and `fd_meta` (`schema_version`, `coordinator_id`), the witness added its `wt_`
-tables when first opened. Those releases never set `user_version`, so their files are at 0.
+`fd_` tables and `fd_meta` (`schema_version`, `coordinator_id`), the witness and the audit log
+added their `wt_` and `audit_` tables when first opened. Those releases never set `user_version`,
+so their files are at 0, and told apart from a node's by `fd_meta`.
 
-- Step 2: the version is `PRAGMA user_version` alone; `wt_meta` held nothing else and is dropped.
+- Step 2: the version is `PRAGMA user_version` alone; `wt_meta` held nothing else and is dropped,
+  and the `schema_version` row of `audit_meta` goes (its `origin` stays).
   `fd_meta.schema_version` is kept as written (`1`): it names the first layout and is read by
   nothing here.
 - Step 3: stored times in one spelling (`node.storage.times`): the `fd_` tables wrote whole
@@ -22,10 +26,12 @@ from __future__ import annotations
 from typing import Final
 
 from node.storage.migrations import Migration, Schema
+from node.storage.schema import AUDIT_VERSION_1
 
 __all__ = ["FEDERATION_SCHEMA", "VERSION_1"]
 
-VERSION_1: Final = """
+VERSION_1: Final = (
+    """
 CREATE TABLE IF NOT EXISTS fd_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS fd_certificates (
     serial TEXT PRIMARY KEY,
@@ -124,9 +130,15 @@ CREATE TRIGGER IF NOT EXISTS wt_evidence_append_only_delete
     BEGIN SELECT RAISE(ABORT, 'evidence is kept for ever'); END;
 INSERT OR IGNORE INTO wt_meta (name, value) VALUES ('schema_version', '1');
 """
-"""The tables of the first releases, as `federation.store` and `federation.witness` created them."""
+    + AUDIT_VERSION_1
+)
+"""The tables of the first releases, as `federation.store`, `federation.witness` and
+`node.audit.store` created them."""
 
-_ONE_VERSION: Final = "DROP TABLE IF EXISTS wt_meta;"
+_ONE_VERSION: Final = """
+DROP TABLE IF EXISTS wt_meta;
+DELETE FROM audit_meta WHERE name = 'schema_version';
+"""
 
 _WHOLE_SECOND_TIMES: Final = {
     "fd_certificates": ("issued_at", "not_after"),
@@ -144,7 +156,9 @@ _ONE_TIME_SPELLING: Final = "".join(
 
 FEDERATION_SCHEMA: Final = Schema(
     "federation",
-    (
+    0x626C6664,  # "blfd"
+    marker="fd_meta",
+    migrations=(
         Migration(1, "the tables of the first releases", VERSION_1),
         Migration(2, "one schema version, in PRAGMA user_version", _ONE_VERSION),
         Migration(3, "one spelling for stored times", _ONE_TIME_SPELLING),

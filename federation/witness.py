@@ -203,8 +203,9 @@ def _check_origin(origin: str) -> None:
 class Witness:
     """Cosigns members' checkpoints after checking them against what it cosigned before.
 
-    Open with `Witness(path, signer)` (creates the tables if needed) and close with `close()`
-    or a `with` block. `clock` returns the current POSIX time in seconds; tests inject one.
+    Open with `Witness(path, signer)` (brings the file to the current schema,
+    `federation.schema`) and close with `close()` or a `with` block. `clock` returns the current
+    POSIX time in seconds; tests inject one.
     """
 
     def __init__(

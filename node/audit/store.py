@@ -114,8 +114,9 @@ def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
 class AuditLog:
     """An append-only, tamper-evident audit log stored in a node's SQLite database.
 
-    Open with `AuditLog(path)` (creates the tables if needed) and close with `close()` or a
-    `with` block. `read_only=True` opens the file read-only, for tools that only read.
+    Open with `AuditLog(path)` (brings the file to the current schema, `node.storage.schema`)
+    and close with `close()` or a `with` block. `read_only=True` opens the file read-only, for
+    tools that only read; an older file is then read as it is.
 
     The writer thread starts with the first append. Until then, and in a process that never
     appends (a command-line tool beside a running node), `size` is read from the database, so
@@ -152,7 +153,9 @@ class AuditLog:
 
     def _create_schema(self) -> None:
         """Bring the file to the current schema (`node.storage.schema`) before it is used."""
-        open_database(self.path, NODE_SCHEMA, read_only=self._read_only).close()
+        # The audit tables are in every kind of database: a coordinating node keeps its own log
+        # in `federation.db`, which is then upgraded with its own schema.
+        open_database(self.path, NODE_SCHEMA, read_only=self._read_only, shared=True).close()
 
     def _reader(self) -> sqlite3.Connection:
         """Return this thread's reading connection, opening it on first use."""

@@ -10,6 +10,13 @@ is `PRAGMA user_version`, which SQLite keeps in the file header:
   change together or not at all;
 - one number for the whole file, however many parts of the software own tables in it.
 
+Each kind of file (a node's `node.db`, a coordinating node's `federation.db`) has its own
+`Schema` and its own version numbers, so the file also says which kind it is: `PRAGMA
+application_id`, set by the first migration. A file of another kind is refused, not given this
+kind's tables; a file of the first releases (application id 0) is told by a `marker` table only
+its kind holds. The audit log's tables are in every kind of file, so the audit log opens a file of
+any kind known to the process (`shared`) and upgrades it with that kind's schema.
+
 `migrate` runs, in ONE `BEGIN IMMEDIATE` transaction, every step above the file's version and
 then sets the version: a failed step rolls everything back and leaves the file as it was. A
 file of a newer version than the software's is refused with a one-line message naming it and
@@ -28,6 +35,9 @@ from crypto.errors import StorageError
 
 __all__ = ["Migration", "Schema", "migrate", "schema_version", "statements"]
 
+_KINDS: dict[int, Schema] = {}
+"""Every kind of file this process knows, by application id; a `Schema` registers itself."""
+
 
 @dataclass(frozen=True, slots=True)
 class Migration:
@@ -41,15 +51,29 @@ class Migration:
 
 @dataclass(frozen=True, slots=True)
 class Schema:
-    """The ordered migrations of one kind of database; `name` says which, in messages."""
+    """The ordered migrations of one kind of database; `name` says which, in messages.
+
+    `application_id` marks the files of this kind; `marker` is a table that every file of this
+    kind holds, written by the first releases too (None for the default kind, the node's).
+    `register=False` keeps a schema out of the process's known kinds (tests).
+    """
 
     name: str
+    application_id: int
     migrations: tuple[Migration, ...]
+    marker: str | None = None
+    register: bool = True
 
     def __post_init__(self) -> None:
         numbers = [migration.version for migration in self.migrations]
         if numbers != list(range(1, len(numbers) + 1)):
             raise ValueError(f"{self.name}: migrations must be numbered 1, 2, ..., got {numbers}")
+        if not 0 < self.application_id < 2**31:
+            raise ValueError(f"{self.name}: expected an application id in [1, 2**31)")
+        if self.register:
+            known = _KINDS.setdefault(self.application_id, self)
+            if known is not self:
+                raise ValueError(f"{self.name}: application id taken by {known.name}")
 
     @property
     def version(self) -> int:
@@ -87,15 +111,30 @@ def _check_not_newer(path: Path, schema: Schema, found: int) -> None:
         )
 
 
-def _check_kind(connection: sqlite3.Connection, path: Path, schema: Schema, table: str) -> None:
-    try:
-        row = connection.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-        ).fetchone()
-    except sqlite3.Error as exc:
-        raise StorageError(f"{path} is not a {schema.name} database: {exc}") from exc
-    if row is None:
-        raise StorageError(f"{path} is not a {schema.name} database (it has no table {table})")
+def _has_table(connection: sqlite3.Connection, table: str) -> bool:
+    row = connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()
+    return row is not None
+
+
+def _kind(connection: sqlite3.Connection, path: Path, schema: Schema, shared: bool) -> Schema:
+    """The schema the file is of: `schema`, or with `shared` the file's own known kind."""
+    application_id = int(connection.execute("PRAGMA application_id").fetchone()[0])
+    if application_id == 0:
+        # A file of the first releases, or a new one: its marker table tells its kind.
+        others = [k for k in _KINDS.values() if k is not schema and k.marker is not None]
+        found = next((k for k in others if _has_table(connection, str(k.marker))), schema)
+    else:
+        found = _KINDS.get(application_id, schema)
+        if found is schema and application_id != schema.application_id:
+            raise StorageError(
+                f"database {path} is not a {schema.name} database "
+                f"(application id {application_id:#010x})"
+            )
+    if found is not schema and not shared:
+        raise StorageError(f"database {path} is a {found.name} database, not a {schema.name} one")
+    return found
 
 
 def migrate(
@@ -105,23 +144,29 @@ def migrate(
     *,
     read_only: bool = False,
     require_table: str | None = None,
+    shared: bool = False,
 ) -> int:
-    """Bring the database behind `connection` to `schema.version`; return the version found.
+    """Bring the database behind `connection` to its schema's version; return the version found.
 
-    `require_table` names a table the file must already hold (a file that is not of this kind
-    is refused rather than given the tables).
+    The schema is `schema`, or with `shared` that of the file's own kind if the process knows
+    it (see the module docstring). `require_table` names a table the file must already hold (a
+    file that is not of this kind is refused rather than given the tables).
 
     Raises:
-        StorageError: the file is newer than the software, or a step
+        StorageError: the file is of another kind, or newer than the software, or a step
             failed; in every case nothing was changed.
     """
     try:
+        schema = _kind(connection, path, schema, shared)
         found = schema_version(connection)
+        missing = require_table is not None and not _has_table(connection, require_table)
     except sqlite3.Error as exc:
-        raise StorageError(f"cannot read the schema version of database {path}: {exc}") from exc
+        raise StorageError(f"cannot read the schema of database {path}: {exc}") from exc
     _check_not_newer(path, schema, found)
-    if require_table is not None:
-        _check_kind(connection, path, schema, require_table)
+    if missing:
+        raise StorageError(
+            f"{path} is not a {schema.name} database (it has no table {require_table})"
+        )
     if found == schema.version:
         return found
     if read_only:
@@ -138,6 +183,7 @@ def migrate(
         _check_not_newer(path, schema, found)
         for migration in schema.migrations[found:]:
             _run(connection, path, schema, migration)
+        connection.execute(f"PRAGMA application_id = {schema.application_id}")
         connection.execute(f"PRAGMA user_version = {schema.version}")
         connection.execute("COMMIT")
     except BaseException:

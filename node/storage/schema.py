@@ -30,10 +30,9 @@ from typing import Final
 from node.storage.migrations import Migration, Schema
 from node.storage.times import format_time
 
-__all__ = ["NODE_SCHEMA", "VERSION_1"]
+__all__ = ["AUDIT_VERSION_1", "NODE_SCHEMA", "VERSION_1"]
 
-VERSION_1: Final = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+AUDIT_VERSION_1: Final = """
 CREATE TABLE IF NOT EXISTS audit_meta (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -79,6 +78,16 @@ CREATE TRIGGER IF NOT EXISTS audit_cosignatures_append_only_delete
     BEFORE DELETE ON audit_cosignatures
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 INSERT OR IGNORE INTO audit_meta (name, value) VALUES ('schema_version', '1');
+"""
+"""The audit log's tables (`node.audit.store`) as the first releases created them; they are in
+every kind of database (`node.storage.migrations`)."""
+
+VERSION_1: Final = (
+    """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+"""
+    + AUDIT_VERSION_1
+    + """
 CREATE TABLE IF NOT EXISTS ds_meta (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -235,6 +244,7 @@ CREATE TABLE IF NOT EXISTS mb_directories (
     fetched_at TEXT NOT NULL
 );
 """
+)
 """The tables of the first releases, as their modules created them."""
 
 _ONE_VERSION: Final = """
@@ -286,6 +296,7 @@ def _one_time_spelling(connection: sqlite3.Connection) -> None:
 
 NODE_SCHEMA: Final = Schema(
     "node",
+    0x626C6E64,  # "blnd"
     (
         Migration(1, "the tables of the first releases", VERSION_1),
         Migration(2, "one schema version, in PRAGMA user_version", _ONE_VERSION),

@@ -28,14 +28,19 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, Self
+from typing import Final, Self
 
 from crypto.errors import InputError, StorageError
+from node.storage.migrations import Schema, migrate
 
-if TYPE_CHECKING:
-    from node.storage.migrations import Schema
-
-__all__ = ["BUSY_TIMEOUT_MS", "Store", "ThreadConnections", "connect", "transaction"]
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "Store",
+    "ThreadConnections",
+    "connect",
+    "open_database",
+    "transaction",
+]
 
 BUSY_TIMEOUT_MS: Final = 10_000
 """How long a connection waits for another one's lock before reporting the database busy."""
@@ -160,18 +165,17 @@ def open_database(
     secure_delete: bool = False,
     cache_kib: int | None = None,
     require_table: str | None = None,
+    shared: bool = False,
 ) -> sqlite3.Connection:
     """Connect to `path` and bring it to `schema`'s current version (or check it is there).
 
-    `require_table`: see `node.storage.migrations.migrate`.
+    `require_table` and `shared`: see `node.storage.migrations.migrate`.
 
     Raises:
         InputError: the file does not exist and `create` is false (always so when `read_only`).
-        StorageError: it cannot be opened, or its schema is newer than this software's, or a
-            migration failed (the file is then unchanged).
+        StorageError: it cannot be opened, or is another kind of database, or its schema is
+            newer than this software's, or a migration failed (the file is then unchanged).
     """
-    from node.storage.migrations import migrate  # noqa: PLC0415 (migrations imports this module)
-
     if (read_only or not create) and not path.exists():
         raise InputError(f"database {path} does not exist: create the node with `blindhit init`")
     try:
@@ -185,7 +189,14 @@ def open_database(
     except sqlite3.Error as exc:
         raise StorageError(f"cannot open database {path}: {exc}") from exc
     try:
-        migrate(connection, path, schema, read_only=read_only, require_table=require_table)
+        migrate(
+            connection,
+            path,
+            schema,
+            read_only=read_only,
+            require_table=require_table,
+            shared=shared,
+        )
     except BaseException:
         connection.close()
         raise

@@ -14,6 +14,8 @@ from crypto.signed_note import Ed25519Signer
 from federation.schema import FEDERATION_SCHEMA, VERSION_1
 from federation.store import FederationStore
 from federation.witness import Witness
+from node.audit.store import AuditLog
+from node.datasets.store import DatasetStore
 from node.storage.migrations import statements
 
 COORDINATOR = "int-gs"
@@ -118,3 +120,46 @@ def test_a_failed_upgrade_leaves_the_federation_database_as_it_was(tmp_path: Pat
         FederationStore.open(path)
     assert [rows(path, table) for table in ("fd_directories", "wt_meta", "sqlite_master")] == before
     assert version(path) == 0
+
+
+def application_id(path: Path) -> int:
+    return int(str(rows(path, "pragma_application_id")[0][0]))
+
+
+def test_the_audit_log_opened_first_upgrades_an_old_file_as_a_federation_database(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "federation.db"
+    old_file(path)
+    assert application_id(path) == 0
+    # The coordinating node keeps its own audit log in the file: whoever opens it first upgrades
+    # it with the file's own schema.
+    with AuditLog(path) as log:
+        assert log.size == 0
+    assert application_id(path) == FEDERATION_SCHEMA.application_id
+    assert version(path) == FEDERATION_SCHEMA.version
+    with FederationStore.open(path) as store:
+        assert [d.version for d in store.directories()] == [1, 2]
+    assert rows(path, "sqlite_master WHERE name = 'ds_datasets'") == []
+
+
+def test_a_node_store_refuses_a_federation_database_and_the_other_way_round(
+    tmp_path: Path,
+) -> None:
+    federation_db = tmp_path / "federation.db"
+    old_file(federation_db)
+    with pytest.raises(
+        StorageError, match=f"^database {federation_db} is a federation database, not a node one$"
+    ):
+        DatasetStore(federation_db)
+    assert application_id(federation_db) == 0
+    assert rows(federation_db, "sqlite_master WHERE name LIKE 'ds%'") == []
+    FederationStore.open(federation_db).close()
+    with pytest.raises(StorageError, match="is a federation database, not a node one"):
+        DatasetStore(federation_db)
+    node_db = tmp_path / "node.db"
+    DatasetStore(node_db).close()
+    with pytest.raises(StorageError, match=f"^database {node_db} is a node database, not a "):
+        FederationStore.open(node_db)
+    with pytest.raises(StorageError, match="is a node database, not a federation one"):
+        Witness(node_db, SIGNER)

@@ -222,7 +222,9 @@ def test_a_failing_step_rolls_back_the_steps_before_it(tmp_path: Path) -> None:
 
     schema = Schema(
         "test",
-        (
+        0x74657374,
+        register=False,
+        migrations=(
             Migration(1, "a table", "CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);"),
             Migration(2, "a failure", fails),
         ),
@@ -236,14 +238,14 @@ def test_a_failing_step_rolls_back_the_steps_before_it(tmp_path: Path) -> None:
         assert not connection.in_transaction
     finally:
         connection.close()
-    good = Schema("test", schema.migrations[:1])
+    good = Schema("test", 0x74657374, schema.migrations[:1], register=False)
     open_database(path, good).close()
     assert content(path)[2] == {"t": [(1,)]}
 
 
 def test_migrations_must_be_numbered_in_order() -> None:
     with pytest.raises(ValueError, match=r"numbered 1, 2, \.\.\., got \[1, 3\]"):
-        Schema("test", (Migration(1, "a", ""), Migration(3, "b", "")))
+        Schema("test", 0x74657374, (Migration(1, "a", ""), Migration(3, "b", "")), register=False)
 
 
 def test_statements_keep_trigger_bodies_whole() -> None:
