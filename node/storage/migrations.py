@@ -4,11 +4,14 @@ A `Schema` is a list of numbered steps, 1, 2, 3, ...; step N takes a database at
 to version N, and is either an SQL script or a function of the connection. A database's version
 is `PRAGMA user_version`, which SQLite keeps in the file header:
 
-- it is read without any table existing, so an empty file (version 0) and a file made by the
-  first releases (also version 0: they never set it) are told apart by no table of our own;
+- it is read without any table existing, and a read-only reader can read it; an empty file and
+  a file of the first releases (which never set it) are both at version 0, and step 1 serves
+  both, since it creates only what is missing;
 - it is written inside the migrating transaction, so the version and the tables it describes
   change together or not at all;
-- one number for the whole file, however many parts of the software own tables in it.
+- one number for the whole file, however many parts of the software own tables in it. (A meta
+  table would have to exist before the version could be read, and the first releases had three,
+  one per part.)
 
 Each kind of file (a node's `node.db`, a coordinating node's `federation.db`) has its own
 `Schema` and its own version numbers, so the file also says which kind it is: `PRAGMA
