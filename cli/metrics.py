@@ -1,26 +1,38 @@
 """`blindhit metrics`: the node's state as Prometheus text, for monitoring to scrape or read.
 
-Read-only, and needs no passphrase: it opens the node's database for reading and prints gauges
-in the Prometheus text exposition format (version 0.0.4), one per line, so that a cron job can
-write them where a node exporter's textfile collector reads them. Overdue disclosure requests
-(pending past their deadline: 8 hours when urgent, 7 days otherwise) are counted here as well as
-marked in `blindhit requests list`.
+Read-only, and needs no passphrase: it opens the node's database with `mode=ro`, so it takes no
+lock, creates nothing and runs beside `blindhit serve` or on a file it may not write. The gauges
+are built in a `prometheus_client` registry and printed in the Prometheus text exposition format
+(version 0.0.4), so that a cron job can write them where a node exporter's textfile collector
+reads them. Whole values are printed without a fraction (`... 1`, not `... 1.0`; both are valid
+in that format), as this command always has, so that scripts matching its lines keep working.
+Overdue disclosure requests (pending past their deadline: 8 hours when urgent, 7 days otherwise)
+are counted here as well as marked in `blindhit requests list`.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
+
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
 from cli.options import add_node_argument
 from node.audit.store import AuditLog
+from node.config import Dataset
 from node.datasets.store import DatasetStore
 from node.home import load_node_config
 from node.storage.disclosure_requests import DisclosureStore
 from protocol.disclosure import RequestState
 
-__all__ = ["register"]
+__all__ = ["collect", "register"]
+
+# A sample line whose value is a whole number written with a zero fraction.
+_WHOLE_VALUE: Final = re.compile(r"^([^#].* -?\d+)\.0$", re.MULTILINE)
 
 
 def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers type is private)
@@ -34,66 +46,57 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
     parser.set_defaults(handler=_run)
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def collect(database: Path, datasets: Sequence[Dataset], now: datetime) -> str:
+    """Return the gauges of the node database `database` as Prometheus text, reading only."""
+    registry = CollectorRegistry(auto_describe=True)
 
+    def gauge(name: str, help_text: str, labels: Sequence[str] = ()) -> Gauge:
+        return Gauge(name, help_text, labelnames=labels, registry=registry)
 
-class _Gauges:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self._seen: set[str] = set()
-
-    def add(self, name: str, help_text: str, value: float, **labels: str) -> None:
-        if name not in self._seen:
-            self._seen.add(name)
-            self.lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
-        shown = ",".join(f'{key}="{_label(text)}"' for key, text in sorted(labels.items()))
-        self.lines.append(f"{name}{{{shown}}} {value:g}" if shown else f"{name} {value:g}")
+    with AuditLog(database, read_only=True) as audit:
+        gauge("blindhit_audit_log_entries", "Entries in the node's audit log.").set(audit.size)
+        latest = audit.latest_checkpoint()
+        gauge(
+            "blindhit_audit_checkpoint_size", "Tree size of the latest signed audit checkpoint."
+        ).set(latest[0] if latest else 0)
+    records = gauge("blindhit_dataset_records", "Records in a dataset.", ["dataset"])
+    epochs = gauge("blindhit_dataset_epoch", "Published epoch of a dataset (0: none).", ["dataset"])
+    entries = gauge(
+        "blindhit_dataset_index_entries", "Entries in a dataset's published index.", ["dataset"]
+    )
+    with DatasetStore(database, create=False, read_only=True) as store:
+        for dataset in datasets:
+            epoch = store.published_epoch(dataset.name)
+            records.labels(dataset.name).set(store.record_count(dataset.name) if epoch else 0)
+            epochs.labels(dataset.name).set(epoch.epoch if epoch else 0)
+            entries.labels(dataset.name).set(epoch.published_count if epoch else 0)
+    with DisclosureStore(database, read_only=True) as disclosures:
+        received = disclosures.list_received()
+        sent = disclosures.list_sent()
+    requests = gauge(
+        "blindhit_disclosure_requests",
+        "Disclosure requests by direction and state.",
+        ["direction", "state"],
+    )
+    for state in RequestState:
+        requests.labels("received", state.value).set(
+            sum(r.current_state(now) is state for r in received)
+        )
+    for state in RequestState:
+        requests.labels("sent", state.value).set(sum(s.state is state for s in sent))
+    overdue = [r for r in received if r.overdue(now)]
+    gauge("blindhit_disclosure_overdue", "Received requests pending past their deadline.").set(
+        len(overdue)
+    )
+    gauge(
+        "blindhit_disclosure_overdue_seconds_max",
+        "How far the most overdue received request is past its deadline.",
+    ).set(max(((now - r.due_at).total_seconds() for r in overdue), default=0.0))
+    text = generate_latest(registry).decode("utf-8")
+    return _WHOLE_VALUE.sub(r"\1", text)
 
 
 def _run(args: argparse.Namespace) -> int:
     config = load_node_config(args.node)
-    database = config.node.database
-    now = datetime.now(UTC)
-    gauges = _Gauges()
-    with AuditLog(database, read_only=True) as audit:
-        gauges.add("blindhit_audit_log_entries", "Entries in the node's audit log.", audit.size)
-        latest = audit.latest_checkpoint()
-        gauges.add(
-            "blindhit_audit_checkpoint_size",
-            "Tree size of the latest signed audit checkpoint.",
-            latest[0] if latest else 0,
-        )
-    with DatasetStore(database, create=False) as store:
-        for dataset in config.datasets:
-            epoch = store.published_epoch(dataset.name)
-            records = store.record_count(dataset.name) if epoch else 0
-            gauges.add("blindhit_dataset_records", "Records in a dataset.", records,
-                       dataset=dataset.name)  # fmt: skip
-            gauges.add("blindhit_dataset_epoch", "Published epoch of a dataset (0: none).",
-                       epoch.epoch if epoch else 0, dataset=dataset.name)  # fmt: skip
-            gauges.add("blindhit_dataset_index_entries", "Entries in a dataset's published index.",
-                       epoch.published_count if epoch else 0, dataset=dataset.name)  # fmt: skip
-    with DisclosureStore(database) as disclosures:
-        received = disclosures.list_received()
-        sent = disclosures.list_sent()
-    for state in RequestState:
-        gauges.add(
-            "blindhit_disclosure_requests", "Disclosure requests by direction and state.",
-            sum(r.current_state(now) is state for r in received),
-            direction="received", state=state.value,
-        )  # fmt: skip
-    for state in RequestState:
-        gauges.add(
-            "blindhit_disclosure_requests", "Disclosure requests by direction and state.",
-            sum(s.state is state for s in sent), direction="sent", state=state.value,
-        )  # fmt: skip
-    overdue = [r for r in received if r.overdue(now)]
-    gauges.add("blindhit_disclosure_overdue", "Received requests pending past their deadline.",
-               len(overdue))  # fmt: skip
-    oldest = max(((now - r.due_at).total_seconds() for r in overdue), default=0.0)
-    gauges.add("blindhit_disclosure_overdue_seconds_max",
-               "How far the most overdue received request is past its deadline.",
-               oldest)  # fmt: skip
-    print("\n".join(gauges.lines))
+    print(collect(config.node.database, config.datasets, datetime.now(UTC)), end="")
     return 0

@@ -5,7 +5,8 @@ One SQLite file (`federation.db`), WAL mode with `synchronous=FULL`, so a change
 its call returns: a coordinating node that restarts, or crashes, loses no admitted member and no
 revocation. Every table is prefixed `fd_`:
 
-- `fd_meta(name, value)`: `schema_version` and `coordinator_id`, the node the file belongs to.
+- `fd_meta(name, value)`: `coordinator_id`, the node the file belongs to, and `schema_version`
+  as the first layout wrote it (the version is `PRAGMA user_version`, `federation.schema`).
 - `fd_certificates(serial, subject_id, fingerprint, key_digest, issued_at, not_after, pem)`:
   every certificate the federation CA issued (members' and the coordinating node's own), never
   deleted. `serial` is the X.509 serial number in lowercase hex, `key_digest` the SHA-256 of the
@@ -59,17 +60,18 @@ from crypto.errors import FederationError, InputError, InvalidEncoding, InvalidI
 from crypto.oprf import Mode, Suite
 from crypto.signed_note import Ed25519Verifier
 from federation.ca import public_key_digest
+from federation.schema import FEDERATION_SCHEMA
 from node.keys.tls import certificate_fingerprint
-from node.storage.sqlite import connect, transaction
+from node.storage.sqlite import open_database, transaction
+from node.storage.times import format_time, parse_time
 from protocol.directory import (
     Directory,
     DirectoryDataset,
     Member,
     Revocation,
     RevocationReason,
-    format_time,
-    parse_time,
 )
+from protocol.directory import format_time as directory_time
 from protocol.validation import parse_host_port
 
 __all__ = [
@@ -81,54 +83,10 @@ __all__ = [
 ]
 
 SCHEMA_VERSION: Final = 1
+"""What `create` writes as `fd_meta.schema_version`, unchanged since the first layout; the
+schema's version is `PRAGMA user_version` (`federation.schema`)."""
 # What building a model object from a row raises when the row was altered behind our back.
 _CORRUPT_ROW: Final = (InputError, InvalidEncoding, InvalidInput, ValueError, KeyError)
-
-_SCHEMA: Final = """
-CREATE TABLE fd_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE fd_certificates (
-    serial TEXT PRIMARY KEY,
-    subject_id TEXT NOT NULL,
-    fingerprint TEXT NOT NULL UNIQUE,
-    key_digest TEXT NOT NULL,
-    issued_at TEXT NOT NULL,
-    not_after TEXT NOT NULL,
-    pem TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX fd_certificates_key ON fd_certificates (key_digest);
-CREATE TABLE fd_members (
-    member_id TEXT PRIMARY KEY,
-    country TEXT NOT NULL,
-    endpoint TEXT NOT NULL,
-    certificate_serial TEXT NOT NULL UNIQUE REFERENCES fd_certificates (serial),
-    identity_key TEXT NOT NULL,
-    identity_public_key TEXT NOT NULL UNIQUE,
-    admitted_at TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE fd_datasets (
-    member_id TEXT NOT NULL REFERENCES fd_members (member_id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    suite TEXT NOT NULL,
-    mode TEXT NOT NULL,
-    public_key TEXT NOT NULL,
-    daily_quota INTEGER NOT NULL,
-    PRIMARY KEY (member_id, name)
-) WITHOUT ROWID;
-CREATE TABLE fd_revocations (
-    id INTEGER PRIMARY KEY,
-    member_id TEXT NOT NULL,
-    certificate_serial TEXT NOT NULL UNIQUE REFERENCES fd_certificates (serial),
-    identity_public_key TEXT NOT NULL,
-    revoked_at TEXT NOT NULL,
-    reason TEXT NOT NULL
-);
-CREATE INDEX fd_revocations_member ON fd_revocations (member_id);
-CREATE TABLE fd_directories (
-    version INTEGER PRIMARY KEY,
-    issued_at TEXT NOT NULL,
-    note TEXT NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,18 +165,10 @@ def _create_file(path: Path) -> None:
         raise StorageError(f"cannot create database {path}: {exc.strerror or exc}") from exc
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    try:
-        # A change is durable when the call that made it returns (`node.storage.sqlite`).
-        connection = connect(path)
-        connection.execute("PRAGMA foreign_keys = ON")
-        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    except sqlite3.Error as exc:
-        raise StorageError(f"cannot open database {path}: {exc}") from exc
-    if str(mode).lower() != "wal":
-        connection.close()
-        raise StorageError(f"database {path} cannot use WAL mode (got {mode!r})")
-    return connection
+def _open(path: Path, *, require_table: str | None = None) -> sqlite3.Connection:
+    # A change is durable when the call that made it returns (`node.storage.sqlite`); the tables
+    # are `fd_` of `federation.schema`, upgraded on open.
+    return open_database(path, FEDERATION_SCHEMA, foreign_keys=True, require_table=require_table)
 
 
 class FederationStore:
@@ -241,15 +191,12 @@ class FederationStore:
         """
         _create_file(path)
         try:
-            connection = _connect(path)
+            connection = _open(path)
         except StorageError:
             path.unlink(missing_ok=True)
             raise
         try:
             connection.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    connection.execute(statement)
             connection.executemany(
                 "INSERT INTO fd_meta (name, value) VALUES (?, ?)",
                 [("schema_version", str(SCHEMA_VERSION)), ("coordinator_id", coordinator_id)],
@@ -271,18 +218,15 @@ class FederationStore:
         """
         if not path.is_file():
             raise InputError(f"federation database {path} does not exist")
-        connection = _connect(path)
+        connection = _open(path, require_table="fd_meta")
         try:
             rows = dict(connection.execute("SELECT name, value FROM fd_meta").fetchall())
         except sqlite3.Error as exc:
             connection.close()
             raise StorageError(f"{path} is not a federation database: {exc}") from exc
-        if rows.get("schema_version") != str(SCHEMA_VERSION) or "coordinator_id" not in rows:
+        if "coordinator_id" not in rows:
             connection.close()
-            raise StorageError(
-                f"{path}: expected federation schema version {SCHEMA_VERSION}, "
-                f"got {rows.get('schema_version')}"
-            )
+            raise StorageError(f"{path} is not a federation database: it names no coordinator")
         return cls(path, connection, str(rows["coordinator_id"]))
 
     def close(self) -> None:
@@ -527,7 +471,9 @@ class FederationStore:
             (member_id,),
         ).fetchone()
         if row is not None:
-            return f"{member_id!r} is not a member: it was revoked at {row[0]} ({row[1]})"
+            # Shown in the directory's spelling (whole seconds), as operators see it there.
+            revoked = directory_time(parse_time(str(row[0])))
+            return f"{member_id!r} is not a member: it was revoked at {revoked} ({row[1]})"
         return f"{member_id!r} is not a member of the federation"
 
     def members(self) -> tuple[Member, ...]:

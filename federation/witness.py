@@ -7,7 +7,8 @@ last checkpoint it cosigned for them; it checks the proof (RFC 9162 §2.1.4.2) a
 (`crypto.cosignature`). A member can then only ever get one linear history cosigned, and anyone
 who holds a cosigned checkpoint knows the member could not have shown another one to the witness.
 
-The checks follow tlog-witness, "add-checkpoint", in this order:
+The checks follow tlog-witness, "add-checkpoint", in this order. The first is made here; the
+others are `protocol.witness.judge`, pure, over the stored state this module reads and writes:
 
 1. The origin must be a log this witness was told to witness (`UnknownPeer` otherwise), and the
    note must carry a valid signature by that log's key for that origin (`InvalidSignature`,
@@ -49,7 +50,8 @@ once. Its strength differs by kind, and reports should say so:
   without `old_size` also looks like a `rollback`.
 
 Storage. One SQLite file (WAL, `synchronous=FULL`, so a commit is on disk when it returns), the
-tables prefixed `wt_` so that it can share the coordinating node's database:
+tables prefixed `wt_` so that it can share the coordinating node's database (they are defined,
+and older files upgraded, in `federation.schema`):
 
 - `wt_logs(origin, verifier_key)`: the logs witnessed and each one's checkpoint key (a C2SP
   vkey). Removing a log keeps its state: re-admitted, it resumes from the last cosigned
@@ -74,8 +76,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import enum
-import hmac
 import sqlite3
 import threading
 import time
@@ -91,14 +91,23 @@ from crypto.errors import (
     CryptoError,
     InputError,
     InvalidEncoding,
-    InvalidProof,
     PeerError,
     StaleEpoch,
     StorageError,
     UnknownPeer,
 )
 from crypto.signed_note import Checkpoint, Ed25519Verifier, open_checkpoint
-from node.storage.sqlite import ThreadConnections, connect, transaction
+from federation.schema import FEDERATION_SCHEMA
+from node.storage.sqlite import ThreadConnections, connect, open_database, transaction
+from protocol.witness import (
+    Accept,
+    CosignedCheckpoint,
+    EvidenceKind,
+    Malformed,
+    Stale,
+    cosignature_time,
+    judge,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -110,67 +119,12 @@ __all__ = [
     "Witness",
 ]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = FEDERATION_SCHEMA.version
+"""The schema version of the file this code reads and writes (`federation.schema`)."""
 # tlog-witness, "add-checkpoint": a client MUST NOT send more than 63 proof lines.
 _MAX_PROOF_HASHES: Final = 63
 # Sizes are kept in SQLite's signed 64-bit integers; no audit log comes near the limit.
 _MAX_SIZE: Final = 2**63 - 1
-
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS wt_meta (
-    name TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS wt_logs (
-    origin TEXT PRIMARY KEY,
-    verifier_key TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS wt_latest (
-    origin TEXT PRIMARY KEY,
-    size INTEGER NOT NULL,
-    root_hash BLOB NOT NULL,
-    note TEXT NOT NULL,
-    time INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS wt_cosigned (
-    origin TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    root_hash BLOB NOT NULL,
-    note TEXT NOT NULL,
-    time INTEGER NOT NULL,
-    PRIMARY KEY (origin, size)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS wt_evidence (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    origin TEXT NOT NULL,
-    time INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    cosigned_note TEXT NOT NULL,
-    presented_note TEXT NOT NULL,
-    proof TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS wt_evidence_once
-    ON wt_evidence (origin, kind, cosigned_note, presented_note, proof);
-CREATE TRIGGER IF NOT EXISTS wt_latest_never_shrinks
-    BEFORE UPDATE ON wt_latest WHEN NEW.size < OLD.size
-    BEGIN SELECT RAISE(ABORT, 'a witnessed log never rolls back'); END;
-CREATE TRIGGER IF NOT EXISTS wt_latest_kept
-    BEFORE DELETE ON wt_latest
-    BEGIN SELECT RAISE(ABORT, 'the witness keeps its state'); END;
-CREATE TRIGGER IF NOT EXISTS wt_cosigned_append_only_update
-    BEFORE UPDATE ON wt_cosigned
-    BEGIN SELECT RAISE(ABORT, 'cosigned checkpoints are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS wt_cosigned_append_only_delete
-    BEFORE DELETE ON wt_cosigned
-    BEGIN SELECT RAISE(ABORT, 'cosigned checkpoints are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS wt_evidence_append_only_update
-    BEFORE UPDATE ON wt_evidence
-    BEGIN SELECT RAISE(ABORT, 'evidence is kept for ever'); END;
-CREATE TRIGGER IF NOT EXISTS wt_evidence_append_only_delete
-    BEFORE DELETE ON wt_evidence
-    BEGIN SELECT RAISE(ABORT, 'evidence is kept for ever'); END;
-"""
 
 
 class StaleCheckpoint(StaleEpoch):
@@ -185,14 +139,6 @@ class StaleCheckpoint(StaleEpoch):
         super().__init__(message)
         self.origin = origin
         self.cosigned_size = cosigned_size
-
-
-class EvidenceKind(enum.StrEnum):
-    """What a member was caught at; see the module docstring for what each one proves."""
-
-    FORK_SAME_SIZE = "fork_same_size"
-    INCONSISTENT_PROOF = "inconsistent_proof"
-    ROLLBACK = "rollback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,15 +171,8 @@ class InconsistentLog(PeerError):
         self.evidence = evidence
 
 
-@dataclass(frozen=True, slots=True)
-class CosignedCheckpoint:
-    """The last checkpoint cosigned for a log: its size and root, the cosigned note, the time."""
-
-    origin: str
-    size: int
-    root_hash: bytes
-    note: str
-    time: int
+def _stale(origin: str, verdict: Stale) -> StaleCheckpoint:
+    return StaleCheckpoint(verdict.message, origin=origin, cosigned_size=verdict.cosigned_size)
 
 
 def _cannot_write(exc: sqlite3.Error) -> StorageError:
@@ -264,8 +203,9 @@ def _check_origin(origin: str) -> None:
 class Witness:
     """Cosigns members' checkpoints after checking them against what it cosigned before.
 
-    Open with `Witness(path, signer)` (creates the tables if needed) and close with `close()`
-    or a `with` block. `clock` returns the current POSIX time in seconds; tests inject one.
+    Open with `Witness(path, signer)` (brings the file to the current schema,
+    `federation.schema`) and close with `close()` or a `with` block. `clock` returns the current
+    POSIX time in seconds; tests inject one.
     """
 
     def __init__(
@@ -297,30 +237,8 @@ class Witness:
             raise StorageError(f"cannot open witness database {self.path}: {exc}") from exc
 
     def _create_schema(self) -> None:
-        connection = self._open()
-        try:
-            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StorageError(f"witness database {self.path} cannot use WAL (mode {mode})")
-            connection.executescript(
-                "BEGIN IMMEDIATE;"
-                + _SCHEMA
-                + "INSERT OR IGNORE INTO wt_meta (name, value) "
-                + f"VALUES ('schema_version', '{SCHEMA_VERSION}');"
-                + "COMMIT;"
-            )
-            row = connection.execute(
-                "SELECT value FROM wt_meta WHERE name = 'schema_version'"
-            ).fetchone()
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot create the witness tables in {self.path}: {exc}") from exc
-        finally:
-            connection.close()
-        if row is None or row[0] != str(SCHEMA_VERSION):
-            found = None if row is None else row[0]
-            raise StorageError(
-                f"expected witness schema version {SCHEMA_VERSION} in {self.path}, got {found}"
-            )
+        """Bring the file to the current schema (`federation.schema`) before it is used."""
+        open_database(self.path, FEDERATION_SCHEMA).close()
 
     def _connection(self) -> sqlite3.Connection:
         """Return this thread's connection, opening it on first use."""
@@ -528,142 +446,41 @@ class Witness:
         proof: tuple[bytes, ...],
         old_size: int | None,
     ) -> PeerError | str:
-        """Inside the write transaction: cosign and store, or record evidence, or refuse.
+        """Inside the write transaction: read the state, let `protocol.witness` judge, carry out.
 
         Returns the cosigned note, or the error to raise once the transaction has committed
         (so that evidence is kept although the call fails).
         """
-        row = connection.execute(
-            "SELECT size, root_hash, note, time FROM wt_latest WHERE origin = ?", (origin,)
-        ).fetchone()
-        latest = None if row is None else _cosigned(origin, row)
-        cosigned_size = 0 if latest is None else latest.size
-
-        def stale(message: str) -> StaleCheckpoint:
-            return StaleCheckpoint(
-                f"{message}; this witness last cosigned size {cosigned_size} of {origin}",
-                origin=origin,
-                cosigned_size=cosigned_size,
-            )
-
-        if old_size is not None and old_size != cosigned_size:
-            return stale(f"the proof starts at size {old_size}")
-        if latest is None or latest.size == 0:
-            # Nothing but the empty tree was cosigned: every tree extends it, with no proof.
-            if proof:
-                return stale(f"a proof of {len(proof)} hashes was sent where none is needed")
+        latest = self._stored(connection, origin, None)
+        at_size = self._stored(connection, origin, checkpoint.size)
+        verdict = judge(origin, checkpoint, proof, old_size, latest=latest, at_size=at_size)
+        if isinstance(verdict, Accept):
             return self._store(connection, checkpoint, note, latest)
-        if checkpoint.size < latest.size:
-            return self._older(connection, checkpoint, note, proof, latest, stale)
-        if checkpoint.size == latest.size:
-            return self._same(connection, checkpoint, note, proof, latest)
-        return self._newer(connection, checkpoint, note, proof, latest, stale, old_size)
-
-    def _same(
-        self,
-        connection: sqlite3.Connection,
-        checkpoint: Checkpoint,
-        note: str,
-        proof: tuple[bytes, ...],
-        latest: CosignedCheckpoint,
-    ) -> PeerError | str:
-        """Judge a checkpoint of the last cosigned size: the same tree is cosigned again."""
-        if not hmac.compare_digest(checkpoint.root_hash, latest.root_hash):
-            return self._record(
-                connection,
-                latest.origin,
-                EvidenceKind.FORK_SAME_SIZE,
-                latest.note,
-                note,
-                proof,
-                f"two roots for size {latest.size}: {_short(checkpoint.root_hash)} presented, "
-                f"{_short(latest.root_hash)} cosigned",
-            )
-        if proof:
-            return PeerError(
-                f"{latest.origin}: expected no consistency proof for a checkpoint of the cosigned "
-                f"size {latest.size}, got {len(proof)} hashes"
-            )
-        return self._store(connection, checkpoint, note, latest)
-
-    def _newer(
-        self,
-        connection: sqlite3.Connection,
-        checkpoint: Checkpoint,
-        note: str,
-        proof: tuple[bytes, ...],
-        latest: CosignedCheckpoint,
-        stale: Callable[[str], StaleCheckpoint],
-        old_size: int | None,
-    ) -> PeerError | str:
-        """Judge a checkpoint larger than the last cosigned one by its consistency proof."""
-        expected = len(merkle.consistency_proof_node_ids(latest.size, checkpoint.size))
-        if len(proof) != expected:
-            message = (
-                f"expected {expected} hashes in the consistency proof from size {latest.size} to "
-                f"{checkpoint.size}, got {len(proof)}"
-            )
-            # A member that did not say where its proof starts most likely started elsewhere.
-            return stale(message) if old_size is None else PeerError(f"{latest.origin}: {message}")
-        try:
-            merkle.verify_consistency(
-                latest.size, checkpoint.size, latest.root_hash, checkpoint.root_hash, proof
-            )
-        except InvalidProof as exc:
-            return self._record(
-                connection,
-                latest.origin,
-                EvidenceKind.INCONSISTENT_PROOF,
-                latest.note,
-                note,
-                proof,
-                str(exc),
-            )
-        return self._store(connection, checkpoint, note, latest)
-
-    def _older(
-        self,
-        connection: sqlite3.Connection,
-        checkpoint: Checkpoint,
-        note: str,
-        proof: tuple[bytes, ...],
-        latest: CosignedCheckpoint,
-        stale: Callable[[str], StaleCheckpoint],
-    ) -> InconsistentLog | StaleCheckpoint:
-        """Judge a checkpoint smaller than the last cosigned one."""
-        size, root = checkpoint.size, checkpoint.root_hash
-        refusal = stale(f"the checkpoint of size {size} is older than the cosigned one")
-        if size == 0:
-            return refusal
-        row = connection.execute(
-            "SELECT size, root_hash, note, time FROM wt_cosigned WHERE origin = ? AND size = ?",
-            (latest.origin, size),
-        ).fetchone()
-        if row is None:
-            # Recorded, and still answered as stale: see "Evidence" in the module docstring.
-            self._record(
-                connection,
-                latest.origin,
-                EvidenceKind.ROLLBACK,
-                latest.note,
-                note,
-                proof,
-                f"size {size} presented as the current tree after size {latest.size} was cosigned",
-            )
-            return refusal
-        earlier = _cosigned(latest.origin, row)
-        if hmac.compare_digest(root, earlier.root_hash):
-            return refusal
-        return self._record(
-            connection,
-            latest.origin,
-            EvidenceKind.FORK_SAME_SIZE,
-            earlier.note,
-            note,
-            proof,
-            f"two roots for size {size}: {_short(root)} presented, {_short(earlier.root_hash)} "
-            "cosigned",
+        if isinstance(verdict, Stale):
+            return _stale(origin, verdict)
+        if isinstance(verdict, Malformed):
+            return PeerError(verdict.message)
+        accusation = self._record(
+            connection, origin, verdict.kind, verdict.cosigned_note, note, proof, verdict.detail
         )
+        # A rollback is recorded and still answered as stale: see "Evidence" above.
+        return accusation if verdict.answer is None else _stale(origin, verdict.answer)
+
+    @staticmethod
+    def _stored(
+        connection: sqlite3.Connection, origin: str, size: int | None
+    ) -> CosignedCheckpoint | None:
+        """The latest checkpoint of `origin` (`wt_latest`), or the one cosigned at `size`."""
+        if size is None:
+            row = connection.execute(
+                "SELECT size, root_hash, note, time FROM wt_latest WHERE origin = ?", (origin,)
+            ).fetchone()
+        else:
+            row = connection.execute(
+                "SELECT size, root_hash, note, time FROM wt_cosigned WHERE origin = ? AND size = ?",
+                (origin, size),
+            ).fetchone()
+        return None if row is None else _cosigned(origin, row)
 
     def _record(
         self,
@@ -704,9 +521,7 @@ class Witness:
         latest: CosignedCheckpoint | None,
     ) -> str:
         """Cosign `note`, store it as the latest (and first at its size), return it."""
-        now = self._clock()
-        if latest is not None:
-            now = max(now, latest.time)
+        now = cosignature_time(self._clock(), latest)
         cosigned = self._signer.cosign(note, now)
         origin, size, root = checkpoint.origin, checkpoint.size, checkpoint.root_hash
         connection.execute(

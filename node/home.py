@@ -5,8 +5,9 @@ Layout (directories 0700, private keys and the database 0600, public files 0644)
 ```
 <node dir>/
   node.toml          configuration (`node.config`), paths in it relative to this directory
-  node.db            SQLite database in WAL mode; init creates only `meta(key, value)` with
-                     `schema_version` and `node_id`, the other parts of the node add their tables
+  node.db            SQLite database in WAL mode; init creates every table of the node
+                     (`node.storage.schema`) and writes `meta(key, value)`: `node_id`, and
+                     `schema_version` 1 as it always has (the version is `PRAGMA user_version`)
   keys/
     identity.pem     Ed25519 identity key, encrypted PKCS #8 (`node.keys.identity`): signs requests,
                      receipts and checkpoints
@@ -72,6 +73,8 @@ from node.keys.tls import (
     write_encrypted_private_key,
     write_public_file,
 )
+from node.storage.schema import NODE_SCHEMA
+from node.storage.sqlite import open_database, transaction
 from protocol.validation import HostPort, check_country, check_env_variable, check_node_id
 
 __all__ = [
@@ -89,7 +92,8 @@ __all__ = [
 ]
 
 DATABASE_SCHEMA_VERSION: Final = 1
-"""The version `meta.schema_version` starts at; parts that add tables raise it."""
+"""What init writes as `meta.schema_version`, unchanged since the first layout; the schema's
+version is `PRAGMA user_version` (`node.storage.schema`)."""
 
 _LOOPBACK_HOSTS: Final = ("localhost", "127.0.0.1")
 
@@ -185,25 +189,19 @@ def _create_database(path: Path, node_id: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except OSError as exc:
         raise StorageError(f"cannot create database {path}: {exc.strerror or exc}") from exc
+    # Every table of the node (`node.storage.schema`) is created here, in one transaction; the
+    # node id is written in a second one, so a file without it was never finished.
+    connection = open_database(path, NODE_SCHEMA)
     try:
-        connection = sqlite3.connect(path, isolation_level=None)
-        try:
-            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode != "wal":
-                raise StorageError(f"database {path}: cannot use WAL mode (got {mode!r})")
-            connection.execute("BEGIN")
-            connection.execute(
-                "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID"
-            )
+        with transaction(connection, begin_error=lambda exc: StorageError(f"{path}: {exc}")):
             connection.executemany(
                 "INSERT INTO meta (key, value) VALUES (?, ?)",
                 [("schema_version", str(DATABASE_SCHEMA_VERSION)), ("node_id", node_id)],
             )
-            connection.execute("COMMIT")
-        finally:
-            connection.close()
     except sqlite3.Error as exc:
         raise StorageError(f"cannot create database {path}: {exc}") from exc
+    finally:
+        connection.close()
 
 
 def write_identity_key(layout: KeysLayout, node_id: str, passphrase: bytes) -> str:

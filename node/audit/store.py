@@ -14,11 +14,12 @@ Tables (prefixed `audit_` because the log shares the node's database with other 
 - `audit_cosignatures(size, witness, note, PRIMARY KEY(size, witness))`: checkpoints as the
   witnesses returned them (c2sp.org/tlog-cosignature: the node's note with the witness's
   signature line added), so that an export can show them. The first cosigned note per size and
-  witness is kept; its text must be that of the stored checkpoint of the same size. The table is
-  added to older databases on first open (an addition only, so the schema version stays 1), and
-  a read-only reader of a database without it sees no cosignatures.
-- `audit_meta(name, value)`: the schema version and the log's origin, bound on first use so that
-  one log is never signed under two names.
+  witness is kept; its text must be that of the stored checkpoint of the same size. A read-only
+  reader of an older database without the table sees no cosignatures.
+- `audit_meta(name, value)`: the log's origin, bound on first use so that one log is never
+  signed under two names.
+
+The tables are defined, and older files upgraded, in `node.storage.schema`.
 
 Triggers refuse UPDATE and DELETE on entries, nodes, checkpoints and cosignatures: the node's
 own code cannot rewrite history by accident. (Whoever controls the file can drop them; that is
@@ -62,62 +63,17 @@ from crypto.errors import CryptoError, InputError, StorageError
 from crypto.merkle import LeafHash, NodeId, RootHash
 from crypto.signed_note import parse_note
 from node.audit.entries import AuditEntry, decode_entry, encode_entry
-from node.storage.sqlite import ThreadConnections, connect
+from node.storage.schema import NODE_SCHEMA
+from node.storage.sqlite import ThreadConnections, connect, open_database
 
 __all__ = ["DEFAULT_MAX_BATCH", "SCHEMA_VERSION", "AuditLog"]
 
 _logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = NODE_SCHEMA.version
+"""The node database schema version this code reads and writes (`node.storage.schema`)."""
 DEFAULT_MAX_BATCH: Final = 8192
 """Most entries committed in one transaction, unless one caller appends more at once."""
-
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS audit_meta (
-    name TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS audit_entries (
-    idx INTEGER PRIMARY KEY,
-    body BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit_nodes (
-    level INTEGER NOT NULL,
-    idx INTEGER NOT NULL,
-    hash BLOB NOT NULL,
-    PRIMARY KEY (level, idx)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS audit_checkpoints (
-    size INTEGER PRIMARY KEY,
-    note TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit_cosignatures (
-    size INTEGER NOT NULL,
-    witness TEXT NOT NULL,
-    note TEXT NOT NULL,
-    PRIMARY KEY (size, witness)
-) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS audit_entries_append_only_update
-    BEFORE UPDATE ON audit_entries BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_entries_append_only_delete
-    BEFORE DELETE ON audit_entries BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_nodes_append_only_update
-    BEFORE UPDATE ON audit_nodes BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_nodes_append_only_delete
-    BEFORE DELETE ON audit_nodes BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_checkpoints_append_only_update
-    BEFORE UPDATE ON audit_checkpoints
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_checkpoints_append_only_delete
-    BEFORE DELETE ON audit_checkpoints
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_cosignatures_append_only_update
-    BEFORE UPDATE ON audit_cosignatures
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_cosignatures_append_only_delete
-    BEFORE DELETE ON audit_cosignatures
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-"""
 
 
 @dataclass(slots=True)
@@ -158,8 +114,9 @@ def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
 class AuditLog:
     """An append-only, tamper-evident audit log stored in a node's SQLite database.
 
-    Open with `AuditLog(path)` (creates the tables if needed) and close with `close()` or a
-    `with` block. `read_only=True` opens the file read-only, for tools that only read.
+    Open with `AuditLog(path)` (brings the file to the current schema, `node.storage.schema`)
+    and close with `close()` or a `with` block. `read_only=True` opens the file read-only, for
+    tools that only read; an older file is then read as it is.
 
     The writer thread starts with the first append. Until then, and in a process that never
     appends (a command-line tool beside a running node), `size` is read from the database, so
@@ -184,8 +141,7 @@ class AuditLog:
         self._writer: threading.Thread | None = None
         if read_only and not self.path.exists():
             raise InputError(f"audit database {self.path} does not exist")
-        if not read_only:
-            self._create_schema()
+        self._create_schema()
         # The committed size and the right edge of the tree, set when the writer starts; only
         # the writer changes them afterwards. Counting all entries once detects missing ones.
         self._size = self._count_entries()
@@ -196,32 +152,10 @@ class AuditLog:
     # -----------------------------------------------------------------------------------------
 
     def _create_schema(self) -> None:
-        connection = _connect(self.path)
-        try:
-            # WAL lets readers see the last commit while the writer appends, and makes each
-            # commit one sequential write plus one fsync.
-            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StorageError(f"audit database {self.path} cannot use WAL (mode {mode})")
-            connection.executescript(
-                "BEGIN IMMEDIATE;"
-                + _SCHEMA
-                + "INSERT OR IGNORE INTO audit_meta (name, value) "
-                + f"VALUES ('schema_version', '{SCHEMA_VERSION}');"
-                + "COMMIT;"
-            )
-            row = connection.execute(
-                "SELECT value FROM audit_meta WHERE name = 'schema_version'"
-            ).fetchone()
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot create the audit tables in {self.path}: {exc}") from exc
-        finally:
-            connection.close()
-        if row is None or row[0] != str(SCHEMA_VERSION):
-            found = None if row is None else row[0]
-            raise StorageError(
-                f"expected audit schema version {SCHEMA_VERSION} in {self.path}, got {found}"
-            )
+        """Bring the file to the current schema (`node.storage.schema`) before it is used."""
+        # The audit tables are in every kind of database: a coordinating node keeps its own log
+        # in `federation.db`, which is then upgraded with its own schema.
+        open_database(self.path, NODE_SCHEMA, read_only=self._read_only, shared=True).close()
 
     def _reader(self) -> sqlite3.Connection:
         """Return this thread's reading connection, opening it on first use."""

@@ -37,7 +37,8 @@ Tables:
   keyframe before it and the deltas after that (`DatasetStore.index`), and the stored bytes never
   exceed about twice the deltas plus the keyframes, instead of a full index per epoch.
   `audit_index` is NULL until the epoch's `dataset_epoch_published` entry is in the audit log.
-- `ds_meta(name, value)`: the schema version.
+
+The tables are defined, and older files upgraded, in `node.storage.schema`.
 
 Transactions. An import or a rotation is staged first (`Staging`: temporary tables of this
 connection, which take no lock on the database, so the node keeps serving and logging while the
@@ -66,7 +67,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import IntEnum
 from pathlib import Path
 from types import TracebackType
@@ -74,6 +75,9 @@ from typing import Final
 
 from crypto.errors import InputError, InvalidInput, PeerError, StorageError
 from crypto.oprf import Mode, Suite
+from node.storage.schema import NODE_SCHEMA
+from node.storage.sqlite import open_database
+from node.storage.times import format_time, parse_time
 from protocol.match_index import (
     DecodedIndex,
     IndexParameters,
@@ -100,81 +104,13 @@ __all__ = [
     "parse_time",
 ]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = NODE_SCHEMA.version
+"""The node database schema version this code reads and writes (`node.storage.schema`)."""
 
 TAG_LENGTH: Final = 32
 """Bytes of the OPRF output kept per match key: the match reference (the fingerprint uses 16)."""
 
 _TAGS_BY_RECORD: Final = "CREATE INDEX IF NOT EXISTS ds_tags_by_record ON ds_tags (record)"
-_SCHEMA: Final = (
-    """
-CREATE TABLE IF NOT EXISTS ds_meta (
-    name TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS ds_datasets (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    suite TEXT NOT NULL,
-    mode TEXT NOT NULL,
-    profile TEXT NOT NULL,
-    created TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ds_keys (
-    dataset_id INTEGER NOT NULL REFERENCES ds_datasets (id),
-    key_version INTEGER NOT NULL,
-    sealed_private_key BLOB NOT NULL,
-    public_key BLOB NOT NULL,
-    created TEXT NOT NULL,
-    retired_at TEXT,
-    PRIMARY KEY (dataset_id, key_version)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS ds_records (
-    id INTEGER PRIMARY KEY,
-    dataset_id INTEGER NOT NULL REFERENCES ds_datasets (id),
-    record_id TEXT NOT NULL,
-    content TEXT NOT NULL,
-    metadata TEXT NOT NULL,
-    content_digest BLOB NOT NULL,
-    epoch INTEGER NOT NULL,
-    UNIQUE (dataset_id, record_id)
-);
-CREATE TABLE IF NOT EXISTS ds_tags (
-    dataset_id INTEGER NOT NULL,
-    tag BLOB NOT NULL,
-    record INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    PRIMARY KEY (dataset_id, tag, record)
-) WITHOUT ROWID;
-"""
-    + _TAGS_BY_RECORD
-    + """;
-CREATE TABLE IF NOT EXISTS ds_epochs (
-    dataset_id INTEGER NOT NULL REFERENCES ds_datasets (id),
-    epoch INTEGER NOT NULL,
-    key_version INTEGER NOT NULL,
-    created TEXT NOT NULL,
-    record_count INTEGER NOT NULL,
-    key_count INTEGER NOT NULL,
-    published_count INTEGER NOT NULL,
-    capacity INTEGER NOT NULL,
-    false_hit_bits INTEGER NOT NULL,
-    index_digest BLOB NOT NULL,
-    index_size INTEGER NOT NULL,
-    keyframe INTEGER NOT NULL,
-    index_blob BLOB,
-    delta_blob BLOB,
-    dummies BLOB,
-    added INTEGER NOT NULL,
-    updated INTEGER NOT NULL,
-    deleted INTEGER NOT NULL,
-    evaluated INTEGER NOT NULL,
-    audit_index INTEGER,
-    PRIMARY KEY (dataset_id, epoch)
-) WITHOUT ROWID;
-"""
-)
-
 # Staging lives in the connection's temporary database: private to the connection, gone when it
 # closes, and writing it takes no lock on the node's database.
 _STAGING_SCHEMA: Final = """
@@ -234,7 +170,6 @@ JOIN temp.stage_kinds k ON k.code = substr(i.kinds, p.n + 1, 1)
 WHERE s.rejected = 0 AND s.change IN (:new, :content, :rekey)
 """
 
-_BUSY_TIMEOUT_MS: Final = 10_000
 # A page cache of 64 MiB keeps the tag B-tree's upper levels in memory during large imports.
 _CACHE_KIB: Final = 65_536
 # From this many new tags on, a load that at least doubles the tag table rebuilds its index.
@@ -243,16 +178,6 @@ _BULK_TAGS: Final = 200_000
 _KIND_SEQUENCES: Final = 4096
 # SQLite accepts at most 32,766 parameters per statement; lookups go in slices well below that.
 _LOOKUP_SLICE: Final = 500
-
-
-def format_time(time: datetime) -> str:
-    """The stored spelling of a time: UTC, `YYYY-MM-DDTHH:MM:SS.ffffffZ`, which sorts as text."""
-    return time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(text: str) -> datetime:
-    """The inverse of `format_time`."""
-    return datetime.fromisoformat(text)
 
 
 class Change(IntEnum):
@@ -385,23 +310,6 @@ class AppliedCounts:
     evaluated: int
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    try:
-        connection = sqlite3.connect(path, isolation_level=None)
-        connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        # A commit of an epoch is durable once it returns, like the audit log's appends.
-        connection.execute("PRAGMA synchronous = FULL")
-        connection.execute("PRAGMA secure_delete = ON")
-        connection.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
-        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    except sqlite3.Error as exc:
-        raise StorageError(f"cannot open database {path}: {exc}") from exc
-    if str(mode).lower() != "wal":
-        connection.close()
-        raise StorageError(f"database {path} cannot use WAL mode (got {mode!r})")
-    return connection
-
-
 def _successor(prefix: bytes) -> bytes | None:
     """The smallest byte string of the same length above every string starting with `prefix`."""
     value = int.from_bytes(prefix, "big") + 1
@@ -462,35 +370,22 @@ class DatasetStore:
     """The datasets of one node database. Open with `DatasetStore(path)`; close or use `with`.
 
     `create=False` (what the command line uses) refuses a database file that does not exist, so
-    that a mistyped node directory is an error rather than a new empty database.
+    that a mistyped node directory is an error rather than a new empty database. `read_only`
+    opens the file without writing (for monitoring beside a running node).
     """
 
-    def __init__(self, path: Path | str, *, create: bool = True) -> None:
+    def __init__(self, path: Path | str, *, create: bool = True, read_only: bool = False) -> None:
         self.path = Path(path)
-        if not create and not self.path.exists():
-            raise InputError(
-                f"database {self.path} does not exist: create the node with `blindhit init`"
-            )
-        self._connection = _connect(self.path)
+        # Deleted records are overwritten in the file (`secure_delete`): they are personal data.
+        self._connection = open_database(
+            self.path,
+            NODE_SCHEMA,
+            read_only=read_only,
+            create=create,
+            secure_delete=True,
+            cache_kib=_CACHE_KIB,
+        )
         self._staging_open = False
-        try:
-            self._connection.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
-            self._connection.execute(
-                "INSERT OR IGNORE INTO ds_meta (name, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
-            row = self._connection.execute(
-                "SELECT value FROM ds_meta WHERE name = 'schema_version'"
-            ).fetchone()
-        except sqlite3.Error as exc:
-            self._connection.close()
-            raise StorageError(f"cannot create the dataset tables in {self.path}: {exc}") from exc
-        if row is None or row[0] != str(SCHEMA_VERSION):
-            self._connection.close()
-            raise StorageError(
-                f"expected dataset schema version {SCHEMA_VERSION} in {self.path}, "
-                f"got {None if row is None else row[0]}"
-            )
 
     def close(self) -> None:
         """Close the connection (staging tables go with it)."""

@@ -12,30 +12,17 @@ one fits, and a request refused by the quota leaves the count unchanged.
 from __future__ import annotations
 
 import sqlite3
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 from crypto.errors import PeerError, StorageError, UnknownPeer
 from node.config import NodeConfig, PolicyRule
+from node.storage.schema import NODE_SCHEMA
+from node.storage.sqlite import Store
+from node.storage.times import format_time
 from protocol.admission import FRESHNESS, REQUEST_ID_BYTES, Admission, Rule
 
 __all__ = ["PolicyEngine"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS policy_usage (
-    peer TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    day TEXT NOT NULL,
-    elements INTEGER NOT NULL,
-    PRIMARY KEY (peer, scope, day)
-);
-CREATE TABLE IF NOT EXISTS policy_seen_requests (
-    request_id BLOB PRIMARY KEY,
-    peer TEXT NOT NULL,
-    seen_at REAL NOT NULL
-);
-"""
 
 
 class PolicyEngine:
@@ -43,20 +30,15 @@ class PolicyEngine:
 
     def __init__(self, config: NodeConfig, database: Path) -> None:
         self._config = config
-        self._lock = threading.Lock()
-        try:
-            self._db = sqlite3.connect(database, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout = 5000")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as error:
-            raise StorageError(f"cannot open the policy tables in {database}: {error}") from error
+        # The tables are `policy_` of `node.storage.schema`.
+        self._store = Store(database, NODE_SCHEMA)
 
     def reconfigure(self, config: NodeConfig) -> None:
         """Use `config` from now on (the peers of a newer federation directory)."""
         self._config = config
 
     def close(self) -> None:
-        self._db.close()
+        self._store.close()
 
     @property
     def max_batch(self) -> int:
@@ -81,51 +63,48 @@ class PolicyEngine:
         One transaction: the request id is remembered and the elements counted, or neither.
         """
         day = now.date().isoformat()
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    self._remember(admission.peer, request_id, now)
-                    scope = _scope(admission.rule)
-                    used = self._used(admission.peer, scope, day)
-                    admission.check_quota(used)
-                    self._db.execute(
-                        "INSERT INTO policy_usage VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT (peer, scope, day) "
-                        "DO UPDATE SET elements = elements + excluded.elements",
-                        (admission.peer, scope, day, admission.elements),
-                    )
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            except sqlite3.Error as error:
-                raise StorageError(f"cannot record the request: {error}") from error
+        try:
+            with self._store.transaction() as db:
+                self._remember(db, admission.peer, request_id, now)
+                scope = _scope(admission.rule)
+                used = self._used(db, admission.peer, scope, day)
+                admission.check_quota(used)
+                db.execute(
+                    "INSERT INTO policy_usage VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (peer, scope, day) "
+                    "DO UPDATE SET elements = elements + excluded.elements",
+                    (admission.peer, scope, day, admission.elements),
+                )
+        except sqlite3.Error as error:
+            raise StorageError(f"cannot record the request: {error}") from error
 
     def remember(self, peer: str, request_id: bytes, now: datetime) -> None:
         """Refuse a replayed request without charging a quota (disclosure requests)."""
-        with self._lock:
-            try:
-                self._remember(peer, request_id, now)
-            except sqlite3.Error as error:
-                raise StorageError(f"cannot record the request: {error}") from error
+        try:
+            with self._store.transaction() as db:
+                self._remember(db, peer, request_id, now)
+        except sqlite3.Error as error:
+            raise StorageError(f"cannot record the request: {error}") from error
 
-    def _remember(self, peer: str, request_id: bytes, now: datetime) -> None:
+    @staticmethod
+    def _remember(db: sqlite3.Connection, peer: str, request_id: bytes, now: datetime) -> None:
         if len(request_id) != REQUEST_ID_BYTES:
             raise PeerError(
                 f"the request id must be {REQUEST_ID_BYTES} bytes, got {len(request_id)}"
             )
-        horizon = (now - 2 * FRESHNESS).timestamp()
-        self._db.execute("DELETE FROM policy_seen_requests WHERE seen_at < ?", (horizon,))
-        inserted = self._db.execute(
+        # Stored times sort as text (`node.storage.times`), so the window is one range.
+        horizon = format_time(now - 2 * FRESHNESS)
+        db.execute("DELETE FROM policy_seen_requests WHERE seen_at < ?", (horizon,))
+        inserted = db.execute(
             "INSERT OR IGNORE INTO policy_seen_requests VALUES (?, ?, ?)",
-            (request_id, peer, now.timestamp()),
+            (request_id, peer, format_time(now)),
         ).rowcount
         if inserted == 0:
             raise PeerError("this request was already received (replay)")
 
-    def _used(self, peer: str, scope: str, day: str) -> int:
-        row = self._db.execute(
+    @staticmethod
+    def _used(db: sqlite3.Connection, peer: str, scope: str, day: str) -> int:
+        row = db.execute(
             "SELECT elements FROM policy_usage WHERE peer = ? AND scope = ? AND day = ?",
             (peer, scope, day),
         ).fetchone()
@@ -134,8 +113,8 @@ class PolicyEngine:
     def used_today(self, peer: str, rule: PolicyRule, now: datetime | None = None) -> int:
         """Elements `peer` has used today (UTC) under `rule`."""
         day = (now or datetime.now(UTC)).date().isoformat()
-        with self._lock:
-            return self._used(peer, _scope(rule), day)
+        with self._store.read() as db:
+            return self._used(db, peer, _scope(rule), day)
 
 
 def _scope(rule: Rule) -> str:

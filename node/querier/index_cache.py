@@ -16,27 +16,14 @@ from pathlib import Path
 
 from crypto.errors import PeerError, StorageError
 from crypto.oprf import Mode, Suite
+from node.storage.schema import NODE_SCHEMA
+from node.storage.sqlite import Store
 from protocol.match_index import DecodedIndex, apply_delta, decode_index
 
 __all__ = ["CachedIndex", "PeerIndexCache"]
 
 # A peer may not make this node hold more than this many index entries for one dataset.
 MAX_INDEX_ENTRIES = 200_000_000
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS peer_indexes (
-    peer TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    epoch INTEGER NOT NULL,
-    suite TEXT NOT NULL,
-    mode INTEGER NOT NULL,
-    public_key BLOB NOT NULL,
-    keying_profile TEXT NOT NULL,
-    digest BLOB NOT NULL,
-    payload BLOB NOT NULL,
-    PRIMARY KEY (peer, dataset)
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -59,15 +46,11 @@ class PeerIndexCache:
     def __init__(self, database: Path) -> None:
         self._lock = threading.Lock()
         self._memory: dict[tuple[str, str], CachedIndex] = {}
-        try:
-            self._db = sqlite3.connect(database, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA busy_timeout = 5000")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as error:
-            raise StorageError(f"cannot open the index cache in {database}: {error}") from error
+        # The table is `peer_indexes` of `node.storage.schema`.
+        self._store = Store(database, NODE_SCHEMA)
 
     def close(self) -> None:
-        self._db.close()
+        self._store.close()
 
     def get(self, peer: str, dataset: str) -> CachedIndex | None:
         """The cached index of `peer`'s `dataset`, or None."""
@@ -75,11 +58,12 @@ class PeerIndexCache:
             cached = self._memory.get((peer, dataset))
             if cached is not None:
                 return cached
-            row = self._db.execute(
-                "SELECT epoch, suite, mode, public_key, keying_profile, digest, payload "
-                "FROM peer_indexes WHERE peer = ? AND dataset = ?",
-                (peer, dataset),
-            ).fetchone()
+            with self._store.read() as db:
+                row = db.execute(
+                    "SELECT epoch, suite, mode, public_key, keying_profile, digest, payload "
+                    "FROM peer_indexes WHERE peer = ? AND dataset = ?",
+                    (peer, dataset),
+                ).fetchone()
         if row is None:
             return None
         epoch, suite, mode, public_key, profile, digest, payload = row
@@ -125,13 +109,14 @@ class PeerIndexCache:
         cached = CachedIndex(peer, dataset, epoch, suite, mode, public_key, keying_profile, index)
         with self._lock:
             try:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO peer_indexes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        peer, dataset, epoch, suite.value.identifier, int(mode), public_key,
-                        keying_profile, digest, index.encode(),
-                    ),
-                )  # fmt: skip
+                with self._store.transaction() as db:
+                    db.execute(
+                        "INSERT OR REPLACE INTO peer_indexes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            peer, dataset, epoch, suite.value.identifier, int(mode), public_key,
+                            keying_profile, digest, index.encode(),
+                        ),
+                    )  # fmt: skip
             except sqlite3.Error as error:
                 raise StorageError(f"cannot cache the index of {peer}: {error}") from error
             self._memory[(peer, dataset)] = cached

@@ -19,7 +19,6 @@ it.
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,11 +27,13 @@ from typing import Any
 import grpc
 
 from crypto.cosignature import CosignatureVerifier
-from crypto.errors import FederationError, StorageError
+from crypto.errors import FederationError
 from node.audit import AuditLog, CheckpointIssuer
 from node.config import FederationSettings, NodeConfig
 from node.keys.tls import TlsCredentials
-from node.storage.sqlite import connect
+from node.storage.schema import NODE_SCHEMA
+from node.storage.sqlite import open_database
+from node.storage.times import format_time
 from node.transport.rpc import RECONNECT_OPTIONS
 from proto.blindhit.v1 import federation_pb2
 from proto.services import DIRECTORY, WITNESS, Service
@@ -40,13 +41,6 @@ from protocol.directory import Directory, open_directory, peers_from_directory
 
 __all__ = ["Membership", "effective_config"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS mb_directories (
-    version INTEGER PRIMARY KEY,
-    note TEXT NOT NULL,
-    fetched_at TEXT NOT NULL
-);
-"""
 _DEADLINE_SECONDS = 10.0
 
 
@@ -69,11 +63,8 @@ class Membership:
         self._federation: FederationSettings = config.federation
         self._tls = tls
         self._lock = threading.Lock()
-        try:
-            self._connection = connect(config.node.database)
-            self._connection.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open the directory table: {exc}") from exc
+        # The table is `mb_directories` of `node.storage.schema`.
+        self._connection = open_database(config.node.database, NODE_SCHEMA)
         self._channel: grpc.Channel | None = None
         self._directory = self._load()
 
@@ -158,7 +149,7 @@ class Membership:
                 self._connection.execute(
                     "INSERT OR IGNORE INTO mb_directories (version, note, fetched_at) "
                     "VALUES (?, ?, ?)",
-                    (directory.version, answer.signed_directory, datetime.now(UTC).isoformat()),
+                    (directory.version, answer.signed_directory, format_time(datetime.now(UTC))),
                 )
             self._directory = directory
         assert self._directory is not None

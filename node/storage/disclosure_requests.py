@@ -27,17 +27,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Final, TypeVar
 
 from crypto.errors import InputError, StorageError
-from node.storage.sqlite import connect
+from node.storage.schema import NODE_SCHEMA
+from node.storage.sqlite import Store
+from node.storage.times import format_time, parse_time
 from protocol.disclosure import (
     DenyReason,
     Handling,
@@ -55,82 +55,16 @@ __all__ = [
     "StoredHit",
 ]
 
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS dr_received (
-    request_id BLOB PRIMARY KEY,
-    peer TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    due_at TEXT NOT NULL,
-    urgency TEXT NOT NULL,
-    officer TEXT NOT NULL,
-    purpose TEXT NOT NULL,
-    legal_basis TEXT NOT NULL,
-    case_reference TEXT NOT NULL,
-    justification TEXT NOT NULL,
-    requested_fields TEXT NOT NULL,
-    match_references BLOB NOT NULL,
-    records TEXT NOT NULL,
-    check_entry_index INTEGER NOT NULL,
-    recipient_key BLOB NOT NULL,
-    request_digest BLOB NOT NULL,
-    state TEXT NOT NULL,
-    decided_at TEXT,
-    decided_by TEXT,
-    automatic INTEGER,
-    approved_fields TEXT,
-    handling TEXT,
-    expires_at TEXT,
-    contact TEXT,
-    deny_reason TEXT,
-    deny_text TEXT,
-    sealed_release BLOB,
-    decision_logged INTEGER NOT NULL DEFAULT 0,
-    delivered_at TEXT,
-    deliveries INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (peer, check_entry_index)
-);
-CREATE INDEX IF NOT EXISTS dr_received_state ON dr_received (state, due_at);
-CREATE TABLE IF NOT EXISTS dr_sent (
-    request_id BLOB PRIMARY KEY,
-    peer TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    filed_at TEXT NOT NULL,
-    due_at TEXT NOT NULL,
-    urgency TEXT NOT NULL,
-    officer TEXT NOT NULL,
-    case_reference TEXT NOT NULL,
-    match_references BLOB NOT NULL,
-    requested_fields TEXT NOT NULL,
-    state TEXT NOT NULL,
-    deny_reason TEXT,
-    deny_text TEXT,
-    sealed_release BLOB,
-    expires_at TEXT,
-    fetched_at TEXT,
-    owner_answer BLOB
-);
-CREATE TABLE IF NOT EXISTS dr_hits (
-    peer TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    reference BLOB NOT NULL,
-    check_entry_index INTEGER NOT NULL,
-    checked_at TEXT NOT NULL,
-    case_reference TEXT NOT NULL,
-    PRIMARY KEY (reference, peer, dataset, check_entry_index)
-);
-"""
-
 REFERENCE_BYTES: Final = 32
 _T = TypeVar("_T")
 
 
 def _time(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+    return format_time(value)
 
 
 def _parse_time(value: object) -> datetime:
-    return datetime.fromisoformat(str(value))
+    return parse_time(str(value))
 
 
 def _optional_time(value: object) -> datetime | None:
@@ -325,57 +259,31 @@ def _sent(row: Sequence[object]) -> SentRequest:
     )
 
 
-class DisclosureStore:
-    """The disclosure tables of one node database; safe to share between threads."""
+class DisclosureStore(Store):
+    """The disclosure tables of one node database; safe to share between threads.
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        try:
-            self._connection = connect(self.path)
-            self._connection.execute("PRAGMA secure_delete = ON")
-            self._connection.execute("PRAGMA journal_mode = WAL")
-            self._connection.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open the disclosure tables in {self.path}: {exc}") from exc
-        self._lock = threading.Lock()
+    `read_only` opens the file without writing (for monitoring beside a running node).
+    """
 
-    def close(self) -> None:
-        with self._lock:
-            self._connection.close()
-
-    def __enter__(self) -> DisclosureStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        # The tables are `dr_` of `node.storage.schema`; what a request carries is personal
+        # data, so deleted content is overwritten in the file.
+        super().__init__(path, NODE_SCHEMA, read_only=read_only, secure_delete=True)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._connection.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._connection
-                    self._connection.execute("COMMIT")
-                except BaseException:
-                    self._connection.execute("ROLLBACK")
-                    raise
-            except sqlite3.IntegrityError:
-                raise
-            except sqlite3.Error as exc:
-                raise StorageError(f"cannot write the disclosure tables: {exc}") from exc
+        try:
+            with self.transaction() as connection:
+                yield connection
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot write the disclosure tables: {exc}") from exc
 
     def _rows(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[object, ...]]:
-        with self._lock:
+        with self.read() as connection:
             try:
-                rows: list[tuple[object, ...]] = self._connection.execute(
-                    sql, parameters
-                ).fetchall()
+                rows: list[tuple[object, ...]] = connection.execute(sql, parameters).fetchall()
             except sqlite3.Error as exc:
                 raise StorageError(f"cannot read the disclosure tables: {exc}") from exc
         return rows

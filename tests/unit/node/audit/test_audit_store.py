@@ -341,6 +341,8 @@ def test_a_database_older_than_cosignatures_reads_as_none(tmp_path: Path) -> Non
         log.append(check_entry_number(0))
     with sqlite3.connect(path) as connection:
         connection.execute("DROP TABLE audit_cosignatures")
+        # The releases before the table never set a schema version.
+        connection.execute("PRAGMA user_version = 0")
     with AuditLog(path, read_only=True) as old:
         assert old.cosigned_checkpoints() == []
     # Opened for writing, the table is added.

@@ -96,15 +96,21 @@ def test_schema_tables_are_prefixed_and_versioned(tmp_path: Path) -> None:
     path = tmp_path / "node.db"
     DatasetStore(path).close()
     connection = sqlite3.connect(path)
+    # The node database holds every part's tables (node.storage.schema), each under its prefix.
     names = [row[0] for row in connection.execute("SELECT name FROM sqlite_master")]
-    assert names
-    assert all(name.startswith(("ds_", "sqlite_autoindex_ds_")) for name in names)
-    version = connection.execute("SELECT value FROM ds_meta WHERE name = 'schema_version'")
-    assert version.fetchone() == (str(SCHEMA_VERSION),)
-    connection.execute("UPDATE ds_meta SET value = '99'")
+    dataset_names = [name for name in names if "ds_" in name]
+    assert {"ds_datasets", "ds_keys", "ds_records", "ds_tags", "ds_epochs"} <= set(dataset_names)
+    assert all(name.startswith(("ds_", "sqlite_autoindex_ds_")) for name in dataset_names)
+    prefixes = ("ds_", "audit_", "policy_", "dr_", "mb_", "peer_indexes", "meta")
+    assert all(name.removeprefix("sqlite_autoindex_").startswith(prefixes) for name in names)
+    version = connection.execute("PRAGMA user_version")
+    assert version.fetchone() == (SCHEMA_VERSION,)
+    connection.execute("PRAGMA user_version = 99")
     connection.commit()
     connection.close()
-    with pytest.raises(StorageError, match="expected dataset schema version 1"):
+    with pytest.raises(
+        StorageError, match=f"node schema version 99, newer than version {SCHEMA_VERSION}"
+    ):
         DatasetStore(path)
 
 
