@@ -42,7 +42,7 @@ from dev.memory_dataset import MemoryDataset
 from dev.synthetic import synthetic_people
 from node.config import Dataset
 from node.owner.match_service import MatchService
-from node.owner.server import create_server
+from node.owner.peer_server import create_server
 from node.querier.checker import Target
 from node.querier.peer_client import PeerClient
 from node.runtime import NodeRuntime

@@ -28,7 +28,6 @@ import ipaddress
 import json
 import logging
 import os
-import sqlite3
 import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -47,6 +46,7 @@ from crypto.signed_note import Ed25519Verifier
 from federation.ca import CA_VALIDITY_DAYS, CERTIFICATE_VALIDITY_DAYS
 from federation.config import DEFAULT_LISTEN, DEFAULT_REFRESH_SECONDS
 from federation.coordinator import Admission, Coordinator, init_federation
+from federation.witness import read_evidence
 from node.keys.tls import certificate_fingerprint, load_certificate_request
 from protocol.directory import (
     MAX_REFRESH_SECONDS,
@@ -595,23 +595,15 @@ def _dataset_summary(dataset: DirectoryDataset) -> dict[str, Any]:
 
 def _evidence(database: Path) -> list[dict[str, Any]]:
     """The witness's evidence of members' inconsistent logs, read without any key."""
-    try:
-        connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return []
-    try:
-        rows = connection.execute(
-            "SELECT origin, time, kind, detail FROM wt_evidence ORDER BY id"
-        ).fetchall()
-    except sqlite3.Error:
-        return []  # no witness tables yet: the node never served
-    finally:
-        connection.close()
     return [
-        {"origin": str(o), "time": format_time(datetime.fromtimestamp(int(t), UTC)),
-         "kind": str(k), "detail": str(d)}
-        for o, t, k, d in rows
-    ]  # fmt: skip
+        {
+            "origin": item.origin,
+            "time": format_time(datetime.fromtimestamp(item.time, UTC)),
+            "kind": item.kind.value,
+            "detail": item.detail,
+        }
+        for item in read_evidence(database)
+    ]
 
 
 def _run_show(args: argparse.Namespace) -> int:

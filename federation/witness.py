@@ -117,6 +117,7 @@ __all__ = [
     "InconsistentLog",
     "StaleCheckpoint",
     "Witness",
+    "read_evidence",
 ]
 
 SCHEMA_VERSION: Final = FEDERATION_SCHEMA.version
@@ -536,6 +537,27 @@ class Witness:
             (origin, size, root, cosigned, now),
         )
         return cosigned
+
+
+def read_evidence(path: Path) -> list[Evidence]:
+    """The evidence recorded in the witness tables of `path`, oldest first, read-only.
+
+    For `blindhit federation show`, which needs no signing key: the file is opened read-only
+    (`node.storage.sqlite.connect`), so a running coordinating node is not held up. A file whose
+    witness has never run holds no evidence.
+    """
+    columns = "id, origin, time, kind, cosigned_note, presented_note, proof, detail"
+    try:
+        connection = connect(path, read_only=True)
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open witness database {path}: {exc}") from exc
+    try:
+        rows = connection.execute(f"SELECT {columns} FROM wt_evidence ORDER BY id").fetchall()  # noqa: S608
+    except sqlite3.OperationalError:
+        return []  # the file predates the witness tables and was never upgraded
+    finally:
+        connection.close()
+    return [_evidence(row) for row in rows]
 
 
 def _check_submission(

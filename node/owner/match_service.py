@@ -391,8 +391,8 @@ class MatchService:
 
 
 def _envelope(raw: bytes) -> common_pb2.SignedEnvelope:
-    # Requests arrive as raw bytes (see node.owner.server) so that an undecodable one is answered
-    # INVALID_ARGUMENT here rather than INTERNAL by the gRPC runtime.
+    # Requests arrive as raw bytes (see node.owner.peer_server) so that an undecodable one is
+    # answered INVALID_ARGUMENT here rather than INTERNAL by the gRPC runtime.
     try:
         return common_pb2.SignedEnvelope.FromString(raw)
     except DecodeError:

@@ -25,7 +25,7 @@ from dev.memory_dataset import MemoryDataset
 from node.audit.receipts import Receipt
 from node.config import Dataset
 from node.owner.match_service import MatchService
-from node.owner.server import create_server
+from node.owner.peer_server import create_server
 from node.querier.checker import Target
 from node.querier.peer_client import PeerClient, PeerRefused
 from node.runtime import NodeRuntime

@@ -42,8 +42,8 @@ from node.keys.sealed import ScryptCost
 from node.keys.tls import load_certificate_request
 from node.owner.disclosure_service import DisclosureService
 from node.owner.match_service import DatasetSource, MatchService
-from node.owner.serve import StoredDatasets
-from node.owner.server import create_server
+from node.owner.peer_server import create_server
+from node.owner.published import StoredDatasets
 from node.runtime import NodeRuntime
 from protocol.admission import QueryMode
 from protocol.check import RequestPurpose
