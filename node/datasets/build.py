@@ -1,58 +1,42 @@
 """Building a dataset's match index: parallel OPRF evaluation, incremental epochs, padding, logging.
 
-Every record's match keys (`protocol.match_keys.derive_keys`) are evaluated with the dataset's
-OPRF key (RFC 9497 Evaluate, the suite and mode of the dataset); the first 32 bytes of each
-output are the record's *tags* (`node.datasets.store.TAG_LENGTH`). An epoch's published index is the
-set of the tags' fingerprints (`protocol.match_index`), optionally padded with dummies, and its
-BLAKE3 digest goes into the audit log.
+Every record's match keys (`protocol.match_keys.derive_keys`) are evaluated with the dataset's OPRF
+key (RFC 9497 Evaluate, the suite and mode of the dataset); the first 32 bytes of each output are
+the record's *tags* (`node.datasets.store.TAG_LENGTH`). An epoch's published index is the set of the
+tags' fingerprints (`protocol.match_index`), optionally padded with dummies, and its BLAKE3 digest
+goes into the audit log.
 
-Parallel evaluation. Measured on the 2-core development machine (ristretto255, OPRF mode, 40,405
-keys of 4,000 synthetic people): evaluating ready OPRF inputs runs at 19,700 keys/s on one core,
-37,700 keys/s with 2 threads and 37,000 with 2 processes; libsodium releases the GIL, so threads
-would do for that part alone. Deriving the match keys is pure Python and holds the GIL, so
-threads would run it on one core at a time. So the work goes to a process pool, and each task is
-a chunk of records (derive, frame, evaluate), which also spreads the key derivation over all
-cores. Workers are started with `spawn`, never `fork`: the importing
-process may run threads (the audit log's writer, a gRPC server), and a forked child inherits
-their locks in whatever state they were. (As with any `spawn` pool, a script that calls this
-module must guard its entry point with `if __name__ == "__main__":`.) The private key reaches
-the workers once, as an argument of the pool's initializer (through the OS pipe to each child,
-never a file). Small jobs (fewer records than one chunk) are evaluated in the calling process,
-which saves the pool's start (about 0.2 s). The evaluation itself is the pure function
-`evaluate_inputs` (key and inputs in, tags out); `key_records` adds key derivation and is what a
-worker runs.
+Parallel evaluation. Evaluating ready OPRF inputs runs in libsodium, which releases the GIL, so
+threads would do for that part alone; deriving the match keys is pure Python and holds the GIL. So
+the work goes to a process pool, and each task is a chunk of records (derive, frame, evaluate),
+which also spreads the key derivation over all cores. Workers are started with `spawn`, never
+`fork`: the importing process may run threads (the audit log's writer, a gRPC server), and a forked
+child inherits their locks in whatever state they were. (As with any `spawn` pool, a script that
+calls this module must guard its entry point with `if __name__ == "__main__":`.) The private key
+reaches the workers once, as an argument of the pool's initializer (through the OS pipe to each
+child, never a file). Small jobs (fewer records than one chunk) are evaluated in the calling
+process, which saves the pool's start. The evaluation itself is the pure function `evaluate_inputs`
+(key and inputs in, tags out); `key_records` adds key derivation and is what a worker runs.
 
 Incremental epochs. An import stages its records (`node.datasets.store.Staging`); only new records
 and records whose content digest changed are evaluated. In the write transaction the old tags of
 changed and deleted records are dropped and the new ones inserted; the new index is the previous
-epoch's real fingerprints, less those of dropped tags that no remaining tag shares, plus those
-of the new tags. Whether a remaining tag shares a fingerprint is one range query: fingerprints
-are monotone in the tag (`fingerprint_range`). So the evaluation and the database work of an
-epoch are in proportion to what changed; what remains in proportion to the whole dataset is one
-pass over the fingerprints (decode, merge, pad, encode, delta): about 2 s per million keys here
-(25 s for an epoch changing 1 % of 1,000,000 people, evaluation included). When every tag is
-new (the first epoch, a key rotation) the index is built from the staging: its fingerprints are
-read and sorted before the write transaction begins, so the database stays unlocked meanwhile,
-and it is padded and coded alongside the transaction's inserts; a change of parameters rebuilds
-it from every stored tag.
+epoch's real fingerprints, less those of dropped tags that no remaining tag shares, plus those of
+the new tags. Whether a remaining tag shares a fingerprint is one range query: fingerprints are
+monotone in the tag (`fingerprint_range`). So the evaluation and the database work of an epoch are
+in proportion to what changed; what remains in proportion to the whole dataset is one pass over the
+fingerprints (decode, merge, pad, encode, delta). When every tag is new (the first epoch, a key
+rotation) the index is built from the staging: its fingerprints are read and sorted before the write
+transaction begins, so the database stays unlocked meanwhile, and it is padded and coded alongside
+the transaction's inserts; a change of parameters rebuilds it from every stored tag.
 
-Where the time goes (`bench/index_build.py`, 2 cores, 12.2 keys per synthetic person): OPRF
-evaluation alone runs at 86 to 95 % of the raw hash-to-group + scalar-mult rate; what separates
-it from that rate is its own hashing (RFC 9497 expand_message_xmd and Finalize). Deriving and
-framing the match keys costs about 6 µs per key more in the workers (a fifteenth of an
-evaluation: `protocol.match_keys` caches what repeats across records, names, tokens and dates),
-and reading, staging and collecting about 7 µs per key in the importing process (half of it
-generating the synthetic records). Reading and evaluating run at 77 % of the raw rate for
-100,000 people and 72 % for 1,000,000. The write phase runs on one core: sorting the staged
-tags, fingerprinting them, inserting them in tag order, indexing them by record and committing
-(9 s for 1.2 million tags, 125 s for 12 million); with it the whole import runs at 69 % and 63 %.
+Where the time goes is what `bench/index_build.py` reports, as ratios to the machine's raw
+hash-to-group and scalar-multiplication rate: the phase that reads, derives and evaluates (on all
+cores) apart from the write phase (sorting, fingerprinting and inserting the staged tags,
+indexing them by record and committing), which runs on one core.
 
-Parameters. `choose_parameters` keeps the previous epoch's parameters while the index fits
-them, because a delta can only bridge two epochs with the same parameters. A new capacity is
-chosen with 25 % headroom over the real count (rounded up to a size bucket): the headroom costs
-log2(1.25) = 0.32 bits per key (0.04 bytes) and lets the dataset grow by a quarter before its
-next full index. The parameters shrink when the capacity exceeds four times the count (at least
-4,096), where the index would cost 2 bits more per key than a fresh one.
+Parameters. An epoch keeps its predecessor's index parameters while the index fits them, since
+a delta bridges only two epochs with the same parameters (`protocol.match_index.choose_parameters`).
 
 Padding. With `pad_to_bucket`, `protocol.match_index.pad_index` adds dummies up to the size
 bucket, reusing the previous epoch's dummies so that a delta only carries the dummies that
@@ -139,7 +123,7 @@ __all__ = [
 ]
 
 DEFAULT_CHUNK_RECORDS: Final = 256
-"""Records per evaluation task: about 2,500 keys, 0.13 s of one core, small enough to balance."""
+"""Records per evaluation task: about 2,500 keys, small enough to balance the workers' load."""
 
 # Tasks queued per worker: enough that no worker waits for the reader, few enough that memory
 # stays bounded whatever the size of the input.
