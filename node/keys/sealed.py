@@ -11,8 +11,8 @@ Format of a sealed key (version 1, integers big-endian):
     | AES-256-GCM ciphertext of the private key, with its 16-byte tag
 
 - The sealing key is `scrypt(passphrase, salt, N = 2**log2_n, r, p)`, 32 bytes (RFC 7914). The
-  default cost N = 2**17, r = 8, p = 1 (128 MiB, about 0.25 s here) follows the OWASP password
-  storage guidance; a key is unsealed once per command or server start, so the cost is paid
+  default cost N = 2**17, r = 8, p = 1 makes every try cost 128 MiB of memory and a noticeable
+  fraction of a second; a key is unsealed once per command or server start, so the cost is paid
   rarely and slows a guesser down in proportion. The cost travels in the header so that it can
   be raised later without breaking keys sealed earlier.
 - Salt and nonce are fresh random values for every sealing, so sealing the same key twice gives

@@ -135,7 +135,11 @@ def test_staging_reports_repeated_ids(store: DatasetStore) -> None:
 
 
 def test_one_staging_at_a_time(store: DatasetStore) -> None:
-    with store.staging(), pytest.raises(RuntimeError), store.staging():
+    with (
+        store.staging(),
+        pytest.raises(RuntimeError, match="a staging is already open"),
+        store.staging(),
+    ):
         pass
 
 
