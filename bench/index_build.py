@@ -50,14 +50,8 @@ from crypto.oprf import Mode, Suite, generate_key_pair
 from dev.synthetic import synthetic_people
 from node.audit.store import AuditLog
 from node.config import Dataset
-from node.datasets.build import (
-    EpochResult,
-    ImportOptions,
-    available_cores,
-    evaluate_inputs,
-    import_records,
-    log_epochs,
-)
+from node.datasets.build import EpochResult, ImportOptions, import_records, log_epochs
+from node.datasets.evaluator import available_cores, evaluate_inputs
 from node.datasets.sources import SourceRecord
 from node.datasets.store import DatasetStore
 from node.keys.sealed import ScryptCost

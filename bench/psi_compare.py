@@ -78,7 +78,7 @@ from bench.index_build import pool, raw_rate
 from crypto.errors import InputError
 from crypto.oprf import Mode, OprfClient, OprfServer, Suite, generate_key_pair
 from dev.synthetic import synthetic_people
-from node.datasets.build import available_cores, evaluate_inputs
+from node.datasets.evaluator import available_cores, evaluate_inputs
 from protocol.match_index import FALSE_HIT_BITS, DecodedIndex, IndexParameters, decode_index
 from protocol.match_keys import DEFAULT_PROFILE, derive_keys, oprf_input
 

@@ -40,7 +40,8 @@ from dev.localnet import LocalNode, allow, create_local_nodes, introduce
 from dev.synthetic import synthetic_people
 from node.audit.store import AuditLog
 from node.config import Dataset
-from node.datasets.build import ImportOptions, available_cores, import_records, log_epochs
+from node.datasets.build import ImportOptions, import_records, log_epochs
+from node.datasets.evaluator import available_cores
 from node.datasets.sources import SourceRecord
 from node.datasets.store import DatasetStore
 from node.querier.checker import Target

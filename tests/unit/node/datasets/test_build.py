@@ -26,17 +26,15 @@ from node.audit.store import AuditLog
 from node.config import Dataset
 from node.datasets.build import (
     EpochResult,
-    Evaluator,
     ImportOptions,
     ImportRejected,
     _write_epoch,
     canonical_json,
-    evaluate_inputs,
     import_records,
-    key_records,
     log_epochs,
     rotate_key,
 )
+from node.datasets.evaluator import Evaluator, evaluate_inputs, key_records
 from node.datasets.sources import SourceError, SourceRecord
 from node.datasets.store import Change, DatasetStore
 from node.keys.sealed import ScryptCost, unseal_private_key
