@@ -118,6 +118,25 @@ class ClientBatch:
         # Inputs are probe values: they must never be printed or logged.
         return f"ClientBatch(size={len(self.inputs)})"
 
+    def part(self, start: int, stop: int) -> ClientBatch:
+        """The inputs `start` to `stop` (exclusive) as a batch of their own.
+
+        A server that takes at most so many elements per request evaluates each part apart,
+        with a proof of its own (RFC 9497 §2.2.1 proves one batch at a time); each part is
+        finalised against its own answer.
+
+        Requires 0 <= start < stop <= size.
+        """
+        if not 0 <= start < stop <= len(self.inputs):
+            raise InvalidInput(f"expected 0 <= {start} < {stop} <= {len(self.inputs)}")
+        return ClientBatch(
+            self.inputs[start:stop],
+            self.blinds[start:stop],
+            self.blinded_elements[start:stop],
+            self.info,
+            self.tweaked_key,
+        )
+
 
 @dataclass(frozen=True)
 class BlindEvaluation:

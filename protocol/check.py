@@ -32,6 +32,7 @@ from protocol.match_keys import MatchKey, Strength, derive_keys, oprf_input
 
 __all__ = [
     "CheckLimits",
+    "CheckPart",
     "DatasetDescriptor",
     "KeyHit",
     "ProbeOutcome",
@@ -126,6 +127,16 @@ _STRENGTH_RANK = {Strength.STRONG: 0, Strength.MEDIUM: 1, Strength.WEAK: 2}
 class _ProbeKey:
     probe: int
     key: MatchKey
+
+
+@dataclass(frozen=True)
+class CheckPart:
+    """Consecutive match keys of whole probes, sent to the owner in one request."""
+
+    elements: range
+    """Which of the check's blinded elements (and so of its tags) the part carries."""
+    probes: range
+    """Which probes those elements belong to, every key of each."""
 
 
 class SharedBlinding:
@@ -230,6 +241,73 @@ class QuerierCheck:
                        descriptor.dataset, info)  # fmt: skip
                 self._batch = self._shared.batch(key, blind)
         return list(self._batch.blinded_elements)
+
+    def parts(self, limit: int) -> list[CheckPart]:
+        """Split the check into requests of at most `limit` elements, each holding whole probes.
+
+        An owner takes at most so many elements in one request (its policy's batch limit); a
+        manifest larger than that goes as several requests, each evaluated, logged and proven
+        apart. A probe's keys are never split, so that each probe's outcome rests on one answer
+        and one audit entry of the owner.
+
+        Raises:
+            InputError: one probe alone has more match keys than `limit`.
+        """
+        if limit < 1:
+            raise InputError(f"expected a batch limit of at least 1, got {limit}")
+        counts = [0] * self._probe_count
+        for entry in self._keys:
+            counts[entry.probe] += 1
+        parts: list[CheckPart] = []
+        first_probe = first_element = element = 0
+        for probe, count in enumerate(counts):
+            if count > limit:
+                raise InputError(
+                    f"probe {probe + 1} gives {count} match keys; the owner takes at most "
+                    f"{limit} in one request"
+                )
+            if element + count - first_element > limit:
+                parts.append(CheckPart(range(first_element, element), range(first_probe, probe)))
+                first_probe, first_element = probe, element
+            element += count
+        parts.append(
+            CheckPart(range(first_element, element), range(first_probe, self._probe_count))
+        )
+        return parts
+
+    def finalize_parts(
+        self,
+        parts: Sequence[CheckPart],
+        answers: Sequence[tuple[Sequence[bytes], bytes | None]],
+    ) -> None:
+        """Unblind the owner's answer to each part (verifying each part's proof) into tags.
+
+        `parts` must be what `parts` returned, and `answers[i]` the (evaluated elements, proof)
+        of part `i`. Raises `PeerError` as `finalize` does, naming the part.
+        """
+        if self._batch is None:
+            raise RuntimeError("cannot finalize before blinding")
+        if self._tags is not None:
+            raise RuntimeError("this check is already finalized")
+        if len(answers) != len(parts):
+            raise RuntimeError("expected one answer per part")
+        tags: list[bytes] = []
+        for number, (part, (evaluated, proof)) in enumerate(zip(parts, answers, strict=True)):
+            if not part.elements:
+                continue
+            evaluation = BlindEvaluation(
+                tuple(EvaluatedElement(bytes(e)) for e in evaluated), proof or None
+            )
+            batch = self._batch.part(part.elements.start, part.elements.stop)
+            try:
+                tags += self._client.finalize_batch(batch, evaluation)
+            except CryptoError as error:
+                raise PeerError(
+                    f"the owner's evaluation of request {number + 1} is refused: {error}"
+                ) from error
+        if len(tags) != len(self._keys):
+            raise RuntimeError("the parts do not cover the check")
+        self._tags = tags
 
     def finalize(self, evaluated: Sequence[bytes], proof: bytes | None) -> None:
         """Unblind the owner's answer (verifying its proof in VOPRF/POPRF mode) into tags.

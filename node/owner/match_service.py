@@ -370,7 +370,7 @@ class MatchService:
         # An index sync reveals no probe; it needs the same rule as index-mode checks.
         admission = Admission(peer, decoded.dataset, QueryMode.INDEX, 1)
         admission.check_context(purpose_fields(decoded.context))
-        admission.authorize(
+        rule = admission.authorize(
             self._policy.rule(peer, decoded.dataset), node_max_batch=self._policy.max_batch
         )
         published = self._datasets.published(decoded.dataset)
@@ -386,6 +386,8 @@ class MatchService:
             payload_length=len(payload),
             index_digest=published.index_digest,
             keying_profile=published.keying_profile,
+            # What this peer may send in one request, so that it splits a larger check itself.
+            max_batch=min(rule.max_batch, self._policy.max_batch),
         )
         return _chunks(header, payload)
 

@@ -37,6 +37,7 @@ from node.querier.relayed_client import CoordinatorChannel, FanOutBatch, Relayed
 from node.storage.disclosure_requests import DisclosureStore, StoredHit
 from protocol.admission import QueryMode
 from protocol.check import (
+    CheckPart,
     DatasetDescriptor,
     ProbeOutcome,
     QuerierCheck,
@@ -67,8 +68,27 @@ class PeerResult:
     message: str
     outcomes: tuple[ProbeOutcome, ...] = ()
     receipt: str | None = None
+    """The owner's receipt of the (first) request; `receipts` holds one per request."""
     epoch: int = 0
     seconds: float = 0.0
+    receipts: tuple[str, ...] = ()
+    """One receipt per request sent: more than one when the check was split to the owner's
+    batch limit."""
+
+
+class _OverLimit(Exception):
+    """A probe has more match keys than the owner takes in one request: nothing is sent."""
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """One request of a check that the owner answered: what was signed, and its receipt."""
+
+    part: CheckPart
+    body: bytes
+    count: int
+    receipt: str
+    entry: int
 
 
 class Querier:
@@ -200,20 +220,20 @@ class Querier:
         start = time.perf_counter()
         peer = client.peer
         try:
-            outcomes, receipt, epoch, entry = self._attempt(
+            outcomes, receipts, epoch, entries = self._attempt(
                 client, dataset, probes, purpose, mode, shared
             )
         except PeerUnavailable as error:
             return PeerResult(peer.id, dataset, "unreachable", str(error), seconds=_since(start))
-        except PeerRefused as error:
+        except (PeerRefused, _OverLimit) as error:
             return PeerResult(peer.id, dataset, "refused", str(error), seconds=_since(start))
         except (PeerError, CryptoError) as error:
             return PeerResult(peer.id, dataset, "failed", str(error), seconds=_since(start))
-        self._remember_hits(peer.id, dataset, outcomes, entry, purpose)
+        self._remember_hits(peer.id, dataset, outcomes, entries, purpose)
         hits = sum(outcome.hit for outcome in outcomes)
         return PeerResult(
             peer.id, dataset, "answered", f"{hits} of {len(outcomes)} probes hit",
-            tuple(outcomes), receipt, epoch, _since(start),
+            tuple(outcomes), receipts[0], epoch, _since(start), tuple(receipts),
         )  # fmt: skip
 
     def _sync(
@@ -228,7 +248,7 @@ class Querier:
             and header.delta
             and header.base_epoch == header.epoch == cached.epoch
         ):
-            return cached
+            return self._cache.set_max_batch(client.peer.id, dataset, header.max_batch) or cached
         if header.delta and (cached is None or header.base_epoch != cached.epoch):
             raise PeerError(f"peer {client.peer.id} sent a delta from an epoch not cached here")
         try:
@@ -240,6 +260,7 @@ class Querier:
             client.peer.id, dataset, epoch=header.epoch, suite=suite, mode=mode,
             public_key=header.public_key, keying_profile=header.keying_profile,
             digest=header.index_digest, payload=payload, delta=header.delta,
+            max_batch=header.max_batch,
         )  # fmt: skip
 
     def _attempt(
@@ -250,7 +271,12 @@ class Querier:
         purpose: RequestPurpose,
         mode: QueryMode,
         shared: SharedBlinding | None = None,
-    ) -> tuple[list[ProbeOutcome], str, int, int]:
+    ) -> tuple[list[ProbeOutcome], list[str], int, list[int]]:
+        """(outcomes, receipts, epoch, the owner's entry for each probe) of one target.
+
+        A check with more elements than the owner takes in one request goes as several
+        requests of whole probes (`QuerierCheck.parts`), each signed, logged and receipted.
+        """
         for attempt in range(2):
             cached = self._sync(client, dataset, purpose, refresh=attempt > 0)
             descriptor = DatasetDescriptor(
@@ -265,38 +291,103 @@ class Querier:
             check = QuerierCheck(descriptor, probes, shared=shared)
             elements = check.blinded_elements()
             try:
-                response, _, sent = client.blind_evaluate(dataset, cached.epoch, elements, purpose)
-            except PeerRefused as error:
-                if error.status is grpc.StatusCode.FAILED_PRECONDITION and attempt == 0:
-                    continue
-                self._log_sent(
-                    client.peer.id, dataset, len(elements), purpose, client.last_sent, None
+                parts = check.parts(self._batch_limit(cached))
+            except InputError as error:
+                raise _OverLimit(f"peer {client.peer.id} refuses it: {error}") from error
+            answers: list[tuple[Sequence[bytes], bytes | None]] = []
+            requests: list[_Sent] = []
+            stale = False
+            for part in parts:
+                chunk = elements[part.elements.start : part.elements.stop]
+                try:
+                    response, _, sent = client.blind_evaluate(dataset, cached.epoch, chunk, purpose)
+                except PeerRefused as error:
+                    if (
+                        error.status is grpc.StatusCode.FAILED_PRECONDITION
+                        and attempt == 0
+                        and not answers
+                    ):
+                        stale = True
+                        break
+                    self._log_unfinished(client.peer.id, dataset, purpose, requests)
+                    self._log_sent(
+                        client.peer.id, dataset, len(chunk), purpose, client.last_sent, None
+                    )
+                    raise
+                except (PeerUnavailable, PeerError, CryptoError):
+                    self._log_unfinished(client.peer.id, dataset, purpose, requests)
+                    raise
+                receipt = self._verified_receipt(client.peer, response.receipt.tlog_proof, sent)
+                requests.append(
+                    _Sent(part, sent, len(chunk), receipt, response.receipt.entry_index)
                 )
-                raise
-            check.finalize(response.evaluated_elements, response.proof)
-            receipt = self._verified_receipt(client.peer, response.receipt.tlog_proof, sent)
-            entry = response.receipt.entry_index
+                answers.append((response.evaluated_elements, response.proof))
+            if stale:
+                continue
+            check.finalize_parts(parts, answers)
             if mode is QueryMode.OWNER_MATCH:
-                tags = check.tags(OWNER_MATCH_TAG_BYTES)
-                matched, _, sent = client.owner_match(dataset, cached.epoch, tags, purpose)
-                receipt = self._verified_receipt(client.peer, matched.receipt.tlog_proof, sent)
-                entry = matched.receipt.entry_index
-                outcomes = check.outcomes_from_owner_match(
-                    list(matched.hits), list(matched.match_references)
+                outcomes, requests = self._owner_match(
+                    client, dataset, cached, check, parts, purpose
                 )
             else:
                 outcomes = check.outcomes_from_index(cached.index)
-            hit_keys = sum(len(outcome.hits) for outcome in outcomes)
-            self._log_sent(client.peer.id, dataset, len(elements), purpose, sent, hit_keys)
-            return outcomes, receipt, cached.epoch, entry
+            entries = [0] * len(outcomes)
+            for request in requests:
+                part_outcomes = outcomes[request.part.probes.start : request.part.probes.stop]
+                hit_keys = sum(len(outcome.hits) for outcome in part_outcomes)
+                self._log_sent(
+                    client.peer.id, dataset, request.count, purpose, request.body, hit_keys
+                )
+                for probe in request.part.probes:
+                    entries[probe] = request.entry
+            return outcomes, [request.receipt for request in requests], cached.epoch, entries
         raise PeerError(f"peer {client.peer.id} kept answering that the epoch is stale")
+
+    def _owner_match(
+        self,
+        client: PeerClient,
+        dataset: str,
+        cached: CachedIndex,
+        check: QuerierCheck,
+        parts: Sequence[CheckPart],
+        purpose: RequestPurpose,
+    ) -> tuple[list[ProbeOutcome], list[_Sent]]:
+        """Owner-match mode: send the finalised tags back, part by part, and read the answers."""
+        tags = check.tags(OWNER_MATCH_TAG_BYTES)
+        hits: list[bool] = []
+        references: list[bytes] = []
+        requests: list[_Sent] = []
+        for part in parts:
+            chunk = tags[part.elements.start : part.elements.stop]
+            try:
+                matched, _, sent = client.owner_match(dataset, cached.epoch, chunk, purpose)
+            except (PeerRefused, PeerUnavailable, PeerError):
+                self._log_unfinished(client.peer.id, dataset, purpose, requests)
+                raise
+            receipt = self._verified_receipt(client.peer, matched.receipt.tlog_proof, sent)
+            requests.append(_Sent(part, sent, len(chunk), receipt, matched.receipt.entry_index))
+            hits += matched.hits
+            references += matched.match_references
+        return check.outcomes_from_owner_match(hits, references), requests
+
+    def _batch_limit(self, cached: CachedIndex) -> int:
+        """Elements per request: the owner's limit for this node, within this node's own."""
+        own = self._config.limits.max_batch
+        return min(own, cached.max_batch) if cached.max_batch > 0 else own
+
+    def _log_unfinished(
+        self, peer: str, dataset: str, purpose: RequestPurpose, requests: Sequence[_Sent]
+    ) -> None:
+        """Log the requests of a check that the owner answered before a later one failed."""
+        for request in requests:
+            self._log_sent(peer, dataset, request.count, purpose, request.body, None)
 
     def _remember_hits(
         self,
         peer: str,
         dataset: str,
         outcomes: Sequence[ProbeOutcome],
-        entry: int,
+        entries: Sequence[int],
         purpose: RequestPurpose,
     ) -> None:
         """Keep each hit's match reference with the owner's entry of the check (for disclosure)."""
@@ -305,7 +396,7 @@ class Querier:
         now = datetime.now(UTC)
         found = [
             StoredHit(peer, dataset, hit.match_reference, entry, now, purpose.case_reference)
-            for outcome in outcomes
+            for outcome, entry in zip(outcomes, entries, strict=True)
             for hit in outcome.hits
         ]
         if found:

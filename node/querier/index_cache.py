@@ -9,6 +9,7 @@ the owner's published data: it stays in this node's database and is not logged.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ class CachedIndex:
     public_key: bytes
     keying_profile: str
     index: DecodedIndex
+    max_batch: int = 0
+    """The most elements the peer takes in one request, as its index header said; 0: unknown."""
 
 
 class PeerIndexCache:
@@ -60,19 +63,19 @@ class PeerIndexCache:
                 return cached
             with self._store.read() as db:
                 row = db.execute(
-                    "SELECT epoch, suite, mode, public_key, keying_profile, digest, payload "
-                    "FROM peer_indexes WHERE peer = ? AND dataset = ?",
+                    "SELECT epoch, suite, mode, public_key, keying_profile, digest, payload, "
+                    "max_batch FROM peer_indexes WHERE peer = ? AND dataset = ?",
                     (peer, dataset),
                 ).fetchone()
         if row is None:
             return None
-        epoch, suite, mode, public_key, profile, digest, payload = row
+        epoch, suite, mode, public_key, profile, digest, payload, max_batch = row
         index = decode_index(bytes(payload), max_count=MAX_INDEX_ENTRIES)
         if index.digest() != bytes(digest):
             return None
         cached = CachedIndex(
             peer, dataset, int(epoch), Suite.from_identifier(str(suite)), Mode(int(mode)),
-            bytes(public_key), str(profile), index,
+            bytes(public_key), str(profile), index, int(max_batch),
         )  # fmt: skip
         with self._lock:
             self._memory[(peer, dataset)] = cached
@@ -91,6 +94,7 @@ class PeerIndexCache:
         digest: bytes,
         payload: bytes,
         delta: bool,
+        max_batch: int = 0,
     ) -> CachedIndex:
         """Apply a full index or a delta from the peer and cache the result.
 
@@ -106,18 +110,40 @@ class PeerIndexCache:
             index = decode_index(payload, max_count=MAX_INDEX_ENTRIES)
         if index.digest() != digest:
             raise PeerError(f"the index of {dataset} from peer {peer} does not match its digest")
-        cached = CachedIndex(peer, dataset, epoch, suite, mode, public_key, keying_profile, index)
+        cached = CachedIndex(
+            peer, dataset, epoch, suite, mode, public_key, keying_profile, index, max_batch
+        )
         with self._lock:
             try:
                 with self._store.transaction() as db:
                     db.execute(
-                        "INSERT OR REPLACE INTO peer_indexes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT OR REPLACE INTO peer_indexes (peer, dataset, epoch, suite, mode, "
+                        "public_key, keying_profile, digest, payload, max_batch) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             peer, dataset, epoch, suite.value.identifier, int(mode), public_key,
-                            keying_profile, digest, index.encode(),
+                            keying_profile, digest, index.encode(), max_batch,
                         ),
                     )  # fmt: skip
             except sqlite3.Error as error:
                 raise StorageError(f"cannot cache the index of {peer}: {error}") from error
             self._memory[(peer, dataset)] = cached
         return cached
+
+    def set_max_batch(self, peer: str, dataset: str, max_batch: int) -> CachedIndex | None:
+        """Record the batch limit a peer's header gave for an index already cached at its epoch."""
+        cached = self.get(peer, dataset)
+        if cached is None or cached.max_batch == max_batch:
+            return cached
+        updated = dataclasses.replace(cached, max_batch=max_batch)
+        with self._lock:
+            try:
+                with self._store.transaction() as db:
+                    db.execute(
+                        "UPDATE peer_indexes SET max_batch = ? WHERE peer = ? AND dataset = ?",
+                        (max_batch, peer, dataset),
+                    )
+            except sqlite3.Error as error:
+                raise StorageError(f"cannot cache the index of {peer}: {error}") from error
+            self._memory[(peer, dataset)] = updated
+        return updated

@@ -19,6 +19,8 @@ subset of version 1; step 1 creates what is missing (`IF NOT EXISTS`) and keeps 
 - Step 3: every stored time in one spelling (`node.storage.times`). The disclosure tables wrote
   `+00:00` for the zone, the directory table whatever `datetime.isoformat` gave, the replay
   window POSIX seconds as REAL; all are rewritten. The dataset tables already used it.
+- Step 4: `peer_indexes.max_batch`, the most elements the peer takes from this node in one
+  request, as its signed index header says (0 until the next sync tells).
 """
 
 from __future__ import annotations
@@ -294,6 +296,15 @@ def _one_time_spelling(connection: sqlite3.Connection) -> None:
     connection.executemany("INSERT INTO policy_seen_requests VALUES (?, ?, ?)", kept)
 
 
+def _peer_batch_limits(connection: sqlite3.Connection) -> None:
+    # A file whose version was lost may have the column already: add it only where it is missing.
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(peer_indexes)")}
+    if "max_batch" not in columns:
+        connection.execute(
+            "ALTER TABLE peer_indexes ADD COLUMN max_batch INTEGER NOT NULL DEFAULT 0"
+        )
+
+
 NODE_SCHEMA: Final = Schema(
     "node",
     0x626C6E64,  # "blnd"
@@ -301,5 +312,6 @@ NODE_SCHEMA: Final = Schema(
         Migration(1, "the tables of the first releases", VERSION_1),
         Migration(2, "one schema version, in PRAGMA user_version", _ONE_VERSION),
         Migration(3, "one spelling for stored times", _one_time_spelling),
+        Migration(4, "each peer's batch limit beside its cached index", _peer_batch_limits),
     ),
 )

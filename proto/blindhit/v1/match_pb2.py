@@ -26,7 +26,7 @@ _sym_db = _symbol_database.Default()
 from proto.blindhit.v1 import common_pb2 as proto_dot_blindhit_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dproto/blindhit/v1/match.proto\x12\x0b\x62lindhit.v1\x1a\x1eproto/blindhit/v1/common.proto\"a\n\x0cIndexRequest\x12,\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x1b.blindhit.v1.RequestContext\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12\x12\n\nhave_epoch\x18\x03 \x01(\x04\"\xc7\x01\n\x0bIndexHeader\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x04\x12\r\n\x05suite\x18\x03 \x01(\t\x12\x0c\n\x04mode\x18\x04 \x01(\r\x12\x12\n\npublic_key\x18\x05 \x01(\x0c\x12\r\n\x05\x64\x65lta\x18\x06 \x01(\x08\x12\x12\n\nbase_epoch\x18\x07 \x01(\x04\x12\x16\n\x0epayload_length\x18\x08 \x01(\x04\x12\x14\n\x0cindex_digest\x18\t \x01(\x0c\x12\x16\n\x0ekeying_profile\x18\n \x01(\t\"S\n\nIndexChunk\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x18.blindhit.v1.IndexHeaderH\x00\x12\x11\n\x07payload\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"\x8c\x01\n\x14\x42lindEvaluateRequest\x12,\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x1b.blindhit.v1.RequestContext\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x0c\n\x04info\x18\x04 \x01(\x0c\x12\x18\n\x10\x62linded_elements\x18\x05 \x03(\x0c\"\x9d\x01\n\x15\x42lindEvaluateResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\x0c\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x1a\n\x12\x65valuated_elements\x18\x04 \x03(\x0c\x12\r\n\x05proof\x18\x05 \x01(\x0c\x12%\n\x07receipt\x18\x06 \x01(\x0b\x32\x14.blindhit.v1.Receipt\"o\n\x11OwnerMatchRequest\x12,\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x1b.blindhit.v1.RequestContext\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x0c\n\x04tags\x18\x04 \x03(\x0c\"\x97\x01\n\x12OwnerMatchResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\x0c\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x0c\n\x04hits\x18\x04 \x03(\x08\x12\x18\n\x10match_references\x18\x05 \x03(\x0c\x12%\n\x07receipt\x18\x06 \x01(\x0b\x32\x14.blindhit.v1.Receipt2\xdf\x01\n\x05Match\x12\x43\n\tSyncIndex\x12\x1b.blindhit.v1.SignedEnvelope\x1a\x17.blindhit.v1.IndexChunk0\x01\x12I\n\rBlindEvaluate\x12\x1b.blindhit.v1.SignedEnvelope\x1a\x1b.blindhit.v1.SignedEnvelope\x12\x46\n\nOwnerMatch\x12\x1b.blindhit.v1.SignedEnvelope\x1a\x1b.blindhit.v1.SignedEnvelopeb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dproto/blindhit/v1/match.proto\x12\x0b\x62lindhit.v1\x1a\x1eproto/blindhit/v1/common.proto\"a\n\x0cIndexRequest\x12,\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x1b.blindhit.v1.RequestContext\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12\x12\n\nhave_epoch\x18\x03 \x01(\x04\"\xda\x01\n\x0bIndexHeader\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x04\x12\r\n\x05suite\x18\x03 \x01(\t\x12\x0c\n\x04mode\x18\x04 \x01(\r\x12\x12\n\npublic_key\x18\x05 \x01(\x0c\x12\r\n\x05\x64\x65lta\x18\x06 \x01(\x08\x12\x12\n\nbase_epoch\x18\x07 \x01(\x04\x12\x16\n\x0epayload_length\x18\x08 \x01(\x04\x12\x14\n\x0cindex_digest\x18\t \x01(\x0c\x12\x16\n\x0ekeying_profile\x18\n \x01(\t\x12\x11\n\tmax_batch\x18\x0b \x01(\r\"S\n\nIndexChunk\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x18.blindhit.v1.IndexHeaderH\x00\x12\x11\n\x07payload\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"\x8c\x01\n\x14\x42lindEvaluateRequest\x12,\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x1b.blindhit.v1.RequestContext\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x0c\n\x04info\x18\x04 \x01(\x0c\x12\x18\n\x10\x62linded_elements\x18\x05 \x03(\x0c\"\x9d\x01\n\x15\x42lindEvaluateResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\x0c\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x1a\n\x12\x65valuated_elements\x18\x04 \x03(\x0c\x12\r\n\x05proof\x18\x05 \x01(\x0c\x12%\n\x07receipt\x18\x06 \x01(\x0b\x32\x14.blindhit.v1.Receipt\"o\n\x11OwnerMatchRequest\x12,\n\x07\x63ontext\x18\x01 \x01(\x0b\x32\x1b.blindhit.v1.RequestContext\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x0c\n\x04tags\x18\x04 \x03(\x0c\"\x97\x01\n\x12OwnerMatchResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\x0c\x12\x0f\n\x07\x64\x61taset\x18\x02 \x01(\t\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x0c\n\x04hits\x18\x04 \x03(\x08\x12\x18\n\x10match_references\x18\x05 \x03(\x0c\x12%\n\x07receipt\x18\x06 \x01(\x0b\x32\x14.blindhit.v1.Receipt2\xdf\x01\n\x05Match\x12\x43\n\tSyncIndex\x12\x1b.blindhit.v1.SignedEnvelope\x1a\x17.blindhit.v1.IndexChunk0\x01\x12I\n\rBlindEvaluate\x12\x1b.blindhit.v1.SignedEnvelope\x1a\x1b.blindhit.v1.SignedEnvelope\x12\x46\n\nOwnerMatch\x12\x1b.blindhit.v1.SignedEnvelope\x1a\x1b.blindhit.v1.SignedEnvelopeb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,17 +36,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INDEXREQUEST']._serialized_start=78
   _globals['_INDEXREQUEST']._serialized_end=175
   _globals['_INDEXHEADER']._serialized_start=178
-  _globals['_INDEXHEADER']._serialized_end=377
-  _globals['_INDEXCHUNK']._serialized_start=379
-  _globals['_INDEXCHUNK']._serialized_end=462
-  _globals['_BLINDEVALUATEREQUEST']._serialized_start=465
-  _globals['_BLINDEVALUATEREQUEST']._serialized_end=605
-  _globals['_BLINDEVALUATERESPONSE']._serialized_start=608
-  _globals['_BLINDEVALUATERESPONSE']._serialized_end=765
-  _globals['_OWNERMATCHREQUEST']._serialized_start=767
-  _globals['_OWNERMATCHREQUEST']._serialized_end=878
-  _globals['_OWNERMATCHRESPONSE']._serialized_start=881
-  _globals['_OWNERMATCHRESPONSE']._serialized_end=1032
-  _globals['_MATCH']._serialized_start=1035
-  _globals['_MATCH']._serialized_end=1258
+  _globals['_INDEXHEADER']._serialized_end=396
+  _globals['_INDEXCHUNK']._serialized_start=398
+  _globals['_INDEXCHUNK']._serialized_end=481
+  _globals['_BLINDEVALUATEREQUEST']._serialized_start=484
+  _globals['_BLINDEVALUATEREQUEST']._serialized_end=624
+  _globals['_BLINDEVALUATERESPONSE']._serialized_start=627
+  _globals['_BLINDEVALUATERESPONSE']._serialized_end=784
+  _globals['_OWNERMATCHREQUEST']._serialized_start=786
+  _globals['_OWNERMATCHREQUEST']._serialized_end=897
+  _globals['_OWNERMATCHRESPONSE']._serialized_start=900
+  _globals['_OWNERMATCHRESPONSE']._serialized_end=1051
+  _globals['_MATCH']._serialized_start=1054
+  _globals['_MATCH']._serialized_end=1277
 # @@protoc_insertion_point(module_scope)

@@ -19,7 +19,7 @@ class IndexRequest(_message.Message):
     def __init__(self, context: _Optional[_Union[_common_pb2.RequestContext, _Mapping]] = ..., dataset: _Optional[str] = ..., have_epoch: _Optional[int] = ...) -> None: ...
 
 class IndexHeader(_message.Message):
-    __slots__ = ("dataset", "epoch", "suite", "mode", "public_key", "delta", "base_epoch", "payload_length", "index_digest", "keying_profile")
+    __slots__ = ("dataset", "epoch", "suite", "mode", "public_key", "delta", "base_epoch", "payload_length", "index_digest", "keying_profile", "max_batch")
     DATASET_FIELD_NUMBER: _ClassVar[int]
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     SUITE_FIELD_NUMBER: _ClassVar[int]
@@ -30,6 +30,7 @@ class IndexHeader(_message.Message):
     PAYLOAD_LENGTH_FIELD_NUMBER: _ClassVar[int]
     INDEX_DIGEST_FIELD_NUMBER: _ClassVar[int]
     KEYING_PROFILE_FIELD_NUMBER: _ClassVar[int]
+    MAX_BATCH_FIELD_NUMBER: _ClassVar[int]
     dataset: str
     epoch: int
     suite: str
@@ -40,7 +41,8 @@ class IndexHeader(_message.Message):
     payload_length: int
     index_digest: bytes
     keying_profile: str
-    def __init__(self, dataset: _Optional[str] = ..., epoch: _Optional[int] = ..., suite: _Optional[str] = ..., mode: _Optional[int] = ..., public_key: _Optional[bytes] = ..., delta: _Optional[bool] = ..., base_epoch: _Optional[int] = ..., payload_length: _Optional[int] = ..., index_digest: _Optional[bytes] = ..., keying_profile: _Optional[str] = ...) -> None: ...
+    max_batch: int
+    def __init__(self, dataset: _Optional[str] = ..., epoch: _Optional[int] = ..., suite: _Optional[str] = ..., mode: _Optional[int] = ..., public_key: _Optional[bytes] = ..., delta: _Optional[bool] = ..., base_epoch: _Optional[int] = ..., payload_length: _Optional[int] = ..., index_digest: _Optional[bytes] = ..., keying_profile: _Optional[str] = ..., max_batch: _Optional[int] = ...) -> None: ...
 
 class IndexChunk(_message.Message):
     __slots__ = ("header", "payload")

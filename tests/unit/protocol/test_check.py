@@ -130,3 +130,57 @@ def test_purpose_fields_are_required() -> None:
         validate_purpose(RequestPurpose("officer-17", "border check", " ", "2026/17"), limits)
     with pytest.raises(PeerError, match="case reference"):
         validate_purpose(RequestPurpose("o", "p", "l", "x" * 600), limits)
+
+
+@pytest.mark.parametrize("mode", [Mode.OPRF, Mode.VOPRF, Mode.POPRF])
+@pytest.mark.parametrize("limit", [1_000, 14, 9, 7])
+def test_a_check_split_to_the_owners_batch_limit_finds_the_same_hits(
+    mode: Mode, limit: int
+) -> None:
+    server, descriptor, index = _owner(mode)
+    whole = QuerierCheck(descriptor, PROBES)
+    counts = [len(derive_keys(probe).keys) for probe in PROBES]
+    if max(counts) > limit:
+        with pytest.raises(InputError, match=r"probe \d gives \d+ match keys; the owner takes at"):
+            whole.parts(limit)
+        return
+    parts = whole.parts(limit)
+    # Whole probes in each part, in order, none over the limit, every key in exactly one part.
+    assert [p.elements.start for p in parts] == [0, *[p.elements.stop for p in parts[:-1]]]
+    assert parts[-1].elements.stop == whole.key_count == sum(counts)
+    assert [p.probes.start for p in parts] == [0, *[p.probes.stop for p in parts[:-1]]]
+    assert all(0 < len(p.elements) <= limit for p in parts)
+    for part in parts:
+        assert len(part.elements) == sum(counts[i] for i in part.probes)
+    assert (len(parts) == 1) == (limit >= sum(counts))
+    elements = whole.blinded_elements()
+    answers = []
+    for part in parts:
+        evaluation = server.blind_evaluate_batch(elements[part.elements.start : part.elements.stop])
+        answers.append((list(evaluation.evaluated_elements), evaluation.proof))
+    whole.finalize_parts(parts, answers)
+    outcomes = whole.outcomes_from_index(index)
+    assert [o.hit for o in outcomes] == [True, True, False]
+    assert outcomes[1].hits[0].kind == "doc"
+
+
+def test_parts_are_finalised_only_against_their_own_answers() -> None:
+    server, descriptor, _ = _owner(Mode.VOPRF)
+    check = QuerierCheck(descriptor, PROBES)
+    parts = check.parts(max(len(derive_keys(p).keys) for p in PROBES))
+    assert len(parts) > 1
+    elements = check.blinded_elements()
+    answers = [
+        (list(e.evaluated_elements), e.proof)
+        for e in (
+            server.blind_evaluate_batch(elements[p.elements.start : p.elements.stop]) for p in parts
+        )
+    ]
+    # The proof of one part does not verify the elements of another.
+    swapped = [(answers[0][0], answers[1][1]), *answers[1:]]
+    with pytest.raises(PeerError, match="evaluation of request 1 is refused"):
+        check.finalize_parts(parts, swapped)
+    with pytest.raises(RuntimeError, match="one answer per part"):
+        check.finalize_parts(parts, answers[:-1])
+    with pytest.raises(InputError, match="batch limit of at least 1"):
+        check.parts(0)

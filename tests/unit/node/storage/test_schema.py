@@ -108,8 +108,11 @@ def test_an_old_node_database_is_upgraded_in_place_and_keeps_its_rows(
     # Tables whose rows hold no time are unchanged, row for row.
     for table in ("audit_entries", "audit_nodes", "audit_checkpoints", "ds_records", "ds_tags"):
         assert after[table] == before[table]
-    for table in ("ds_datasets", "ds_keys", "ds_epochs", "policy_usage", "peer_indexes"):
+    for table in ("ds_datasets", "ds_keys", "ds_epochs", "policy_usage"):
         assert after[table] == before[table]
+    # Step 4: each cached index gains its peer's batch limit, unknown (0) until the next sync.
+    assert before["peer_indexes"]
+    assert after["peer_indexes"] == [(*row, 0) for row in before["peer_indexes"]]
     # Step 3: the times in one spelling, the same instants.
     assert after["dr_sent"][0][3:5] == (
         "2026-01-02T03:04:05.123456Z",
