@@ -19,6 +19,7 @@ failed inside, so that a peer cannot learn which check rejected its input.
 from __future__ import annotations
 
 __all__ = [
+    "BatchTooLarge",
     "BlindhitError",
     "CryptoError",
     "FederationError",
@@ -90,6 +91,10 @@ class UnknownReference(PeerError):
 
 class ForeignReference(PeerError):
     """A disclosure request quotes a check not answered for that peer, or one already quoted."""
+
+
+class BatchTooLarge(PeerError):
+    """A request holds more elements than the owner takes from that peer in one request."""
 
 
 class StaleEpoch(PeerError):

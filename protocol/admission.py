@@ -30,12 +30,14 @@ from enum import Enum, StrEnum
 from typing import Final, Protocol
 
 from crypto.errors import (
+    BatchTooLarge,
     BlindhitError,
     NotPermitted,
     PeerError,
     PolicyError,
     QuotaExceeded,
     StaleEpoch,
+    UnknownPeer,
 )
 
 __all__ = [
@@ -190,7 +192,9 @@ class Admission:
         if self.elements < 1:
             raise PeerError("the request holds no elements")
         if self.elements > limit:
-            raise PeerError(f"the batch holds {self.elements} elements; at most {limit} allowed")
+            raise BatchTooLarge(
+                f"the batch holds {self.elements} elements; at most {limit} allowed"
+            )
         self._step = _Step.AUTHORIZED
         self._rule = rule
         return rule
@@ -229,6 +233,11 @@ class Admission:
         return self._rule
 
     @property
+    def context_checked(self) -> bool:
+        """Whether step 1 has passed: the purpose fields are codes an audit entry may hold."""
+        return self._step.value >= _Step.CONTEXT.value
+
+    @property
     def admitted(self) -> bool:
         """Whether every step has passed."""
         return self._step is _Step.ADMITTED
@@ -240,6 +249,10 @@ def refusal_reason(error: BlindhitError) -> str:
         return "quota_exceeded"
     if isinstance(error, StaleEpoch):
         return "stale_epoch"
+    if isinstance(error, BatchTooLarge):
+        return "batch_too_large"
+    if isinstance(error, UnknownPeer):
+        return "unknown_peer"
     if isinstance(error, PolicyError):
         return "not_permitted"
     return "malformed_request"

@@ -112,6 +112,10 @@ class EntryKind(StrEnum):
     CHECK_RELAYED = "check_relayed"
     """This node (the coordinating node) relayed the counterpart's signed check to the member
     `relayed_to` and passed its signed answer back (fan-out)."""
+    REQUEST_REFUSED = "request_refused"
+    """This node refused `element_count` requests of the counterpart for `reason` before it
+    evaluated anything: one that could not be read far enough to name a dataset, or the count of
+    refusals coalesced after the first of a window (`node.owner.refusals`)."""
 
 
 LEGAL_BASIS_KINDS: Final = frozenset(
@@ -211,6 +215,7 @@ _REQUIRED: Final[Mapping[str, frozenset[str]]] = {
     EntryKind.CHECK_RELAYED: frozenset(
         {"counterpart", "relayed_to", "element_count", "request_digest", "decision"}
     ),
+    EntryKind.REQUEST_REFUSED: frozenset({"counterpart", "element_count", "decision", "reason"}),
 }
 _ONLY_FOR: Final[Mapping[str, frozenset[str]]] = {
     "hit_count": frozenset({EntryKind.CHECK_SENT, EntryKind.OWNER_MATCH}),
@@ -317,7 +322,8 @@ class AuditEntry:
             that the signed request names.
         counterpart: the other node (the asker, the owner asked, the member admitted...).
         dataset: the dataset concerned.
-        element_count: the number of elements checked, fields requested or records indexed.
+        element_count: the number of elements checked, fields requested or records indexed; for
+            `request_refused`, the number of requests refused.
         hit_count: for `check_sent` and `owner_match`, how many elements were hits.
         purpose: the purpose code stated for the operation.
         legal_basis: the legal-basis code stated for the operation.

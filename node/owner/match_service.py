@@ -42,16 +42,18 @@ from crypto.errors import (
 )
 from crypto.oprf import Mode, OprfServer, Suite
 from node.audit import AuditEntry, AuditLog, CheckpointIssuer, Decision, EntryKind
-from node.audit.entries import digest_request
+from node.audit.entries import InvalidEntry, digest_request
 from node.audit.receipts import issue_receipt
 from node.config import NodeConfig
 from node.keys.tls import certificate_fingerprint, node_id_from_auth_context
 from node.owner.policy import PolicyEngine
+from node.owner.refusals import UNKNOWN_PEER, RefusalLog
 from node.transport.envelope import Label, open_envelope, seal_envelope
 from node.transport.rpc import RELAY_PEER, Refused, rpc
 from node.transport.wire import from_ms, purpose_fields
 from proto.blindhit.v1 import common_pb2, match_pb2
 from protocol.admission import Admission, QueryMode, refusal_reason
+from protocol.validation import is_valid_node_id
 
 __all__ = ["DatasetSource", "MatchService", "PublishedDataset"]
 
@@ -94,6 +96,17 @@ class DatasetSource(Protocol):
         ...
 
 
+_CheckMessage = TypeVar(
+    "_CheckMessage", match_pb2.BlindEvaluateRequest, match_pb2.OwnerMatchRequest
+)
+
+
+def _element_count(decoded: match_pb2.BlindEvaluateRequest | match_pb2.OwnerMatchRequest) -> int:
+    if isinstance(decoded, match_pb2.BlindEvaluateRequest):
+        return len(decoded.blinded_elements)
+    return len(decoded.tags)
+
+
 @dataclass(frozen=True)
 class _Admitted:
     peer: str
@@ -122,6 +135,7 @@ class MatchService:
         self._checkpoints = checkpoints
         self._identity = identity
         self._peer_cache: dict[bytes, str] = {}
+        self._refusals = RefusalLog(audit, config.node.id, count=policy.count_refusals)
         self._cache_lock = threading.Lock()
         self.reconfigure(config)
 
@@ -250,8 +264,123 @@ class MatchService:
             admission.check_fresh(issued, now)
             self._policy.charge(admission, request_context.request_id, now)
         except (PeerError, PolicyError) as error:
-            raise Refused(error, refusal_reason(error)) from error
+            refused = Refused(error, refusal_reason(error))
+            refused.context_checked = admission.context_checked
+            raise refused from error
         return _Admitted(peer, envelope.body, request_context, dataset, published)
+
+    def _open_check(
+        self,
+        label: Label,
+        raw: bytes,
+        context: grpc.ServicerContext,
+        message: type[_CheckMessage],
+        kind: EntryKind,
+    ) -> tuple[_Admitted, _CheckMessage, int]:
+        """Steps 1 to 4 of a check: (admitted, decoded request, element count).
+
+        A refusal at any step is recorded (`node.owner.refusals`) before it is answered, with
+        the reason of the step that refused: `unknown_peer` for the connection or signer,
+        `bad_signature` for the envelope, `malformed_request` for what does not decode, then the
+        admission's own reasons.
+        """
+        peer = self._claimed_peer(context)
+        stage = "malformed_request"
+        decoded: _CheckMessage | None = None
+        count = 0
+        try:
+            request = _envelope(raw)
+            stage = "unknown_peer"
+            peer = self._requester(context, request)
+            stage = "bad_signature"
+            body = open_envelope(label, request, self._trusted, expected_signer=peer)
+            stage = "malformed_request"
+            decoded = _decode(message, body)
+            count = _element_count(decoded)
+            mode = QueryMode.OWNER_MATCH if kind is EntryKind.OWNER_MATCH else QueryMode.INDEX
+            admitted = self._admit(peer, request, label, decoded, mode, count)
+        except Refused as refused:
+            if refused.context_checked and decoded is not None:
+                self._refuse_in_full(kind, peer, raw, decoded, count, refused.reason)
+            else:
+                self._refuse(peer, refused.reason, raw)
+            raise
+        except (PeerError, PolicyError, CryptoError) as error:
+            reason = "unknown_peer" if isinstance(error, UnknownPeer) else stage
+            self._refuse(peer, reason, raw)
+            raise Refused(error, reason) from error
+        return admitted, decoded, count
+
+    def _claimed_peer(self, context: grpc.ServicerContext) -> str:
+        """Who the connection's certificate says it is, for the record of a refusal."""
+        try:
+            claimed = node_id_from_auth_context(context.auth_context())
+        except PeerError:
+            return UNKNOWN_PEER
+        return claimed if is_valid_node_id(claimed) else UNKNOWN_PEER
+
+    def _refuse(self, peer: str, reason: str, raw: bytes) -> None:
+        """Record a refusal of a request not read far enough to name its dataset or purpose."""
+        counterpart = peer if is_valid_node_id(peer) else UNKNOWN_PEER
+        self._refusals.refused(
+            counterpart, reason, lambda: self._refused_entry(counterpart, reason, raw)
+        )
+
+    def _refused_entry(self, counterpart: str, reason: str, raw: bytes) -> AuditEntry:
+        return AuditEntry(
+            kind=EntryKind.REQUEST_REFUSED,
+            time=datetime.now(UTC),
+            node=self._config.node.id,
+            counterpart=counterpart,
+            element_count=1,
+            request_digest=digest_request(raw),
+            decision=Decision.REFUSED,
+            reason=reason,
+        )
+
+    def _refuse_in_full(
+        self,
+        kind: EntryKind,
+        peer: str,
+        raw: bytes,
+        decoded: _CheckMessage,
+        count: int,
+        reason: str,
+    ) -> None:
+        """Record a refusal of a known peer's readable request, with its purpose and dataset."""
+
+        def entry() -> AuditEntry:
+            context = decoded.context
+            try:
+                return AuditEntry(
+                    kind=kind,
+                    time=datetime.now(UTC),
+                    node=self._config.node.id,
+                    officer=context.officer_id,
+                    counterpart=peer,
+                    dataset=decoded.dataset,
+                    element_count=count,
+                    purpose=context.purpose,
+                    legal_basis=context.legal_basis,
+                    case_reference=context.case_reference,
+                    request_digest=digest_request(_envelope(raw).body),
+                    decision=Decision.REFUSED,
+                    reason=reason,
+                )
+            except InvalidEntry:
+                # A dataset name no entry may hold (the purpose fields were checked): the
+                # refusal is still recorded, without what cannot be written faithfully.
+                return self._refused_entry(peer, reason, raw)
+
+        self._refusals.refused(peer, reason, entry)
+
+    def flush_refusals(self) -> None:
+        """Log the counts of refusals whose window has passed (the serving loop calls this)."""
+        self._refusals.flush()
+
+    def close(self) -> None:
+        """Log every count of refusals still open; the service takes no more requests."""
+        self._refusals.close()
 
     def _log_entry(
         self,
@@ -264,8 +393,22 @@ class MatchService:
         reason: str | None = None,
     ) -> int:
         """Step 6: append the entry durably and return its index."""
+        return self._audit.append(
+            self._entry(kind, admitted, count, decision, hits=hits, reason=reason)
+        )
+
+    def _entry(
+        self,
+        kind: EntryKind,
+        admitted: _Admitted,
+        count: int,
+        decision: Decision,
+        *,
+        hits: int | None = None,
+        reason: str | None = None,
+    ) -> AuditEntry:
         context = admitted.context
-        entry = AuditEntry(
+        return AuditEntry(
             kind=kind,
             time=datetime.now(UTC),
             node=self._config.node.id,
@@ -281,7 +424,6 @@ class MatchService:
             decision=decision,
             reason=reason,
         )
-        return self._audit.append(entry)
 
     def _receipt(self, index: int) -> common_pb2.Receipt:
         receipt = issue_receipt(self._audit, self._checkpoints, index)
@@ -296,27 +438,28 @@ class MatchService:
     def BlindEvaluate(  # noqa: N802 (the name is fixed by the service definition)
         self, raw: bytes, context: grpc.ServicerContext
     ) -> common_pb2.SignedEnvelope:
-        request = _envelope(raw)
-        peer = self._requester(context, request)
-        body = open_envelope(
-            Label.BLIND_EVALUATE_REQUEST, request, self._trusted, expected_signer=peer
-        )
-        decoded = _decode(match_pb2.BlindEvaluateRequest, body)
-        count = len(decoded.blinded_elements)
-        admitted = self._admit(
-            peer, request, Label.BLIND_EVALUATE_REQUEST, decoded, QueryMode.INDEX, count
+        admitted, decoded, count = self._open_check(
+            Label.BLIND_EVALUATE_REQUEST,
+            raw,
+            context,
+            match_pb2.BlindEvaluateRequest,
+            EntryKind.CHECK_RECEIVED,
         )
         try:
             evaluation = self._datasets.oprf_server(admitted.dataset).blind_evaluate_batch(
                 list(decoded.blinded_elements), decoded.info
             )
         except CryptoError as error:
-            self._log_entry(
-                EntryKind.CHECK_RECEIVED,
-                admitted,
-                count,
-                Decision.REFUSED,
-                reason="malformed_element",
+            self._refusals.refused(
+                admitted.peer,
+                "malformed_element",
+                lambda: self._entry(
+                    EntryKind.CHECK_RECEIVED,
+                    admitted,
+                    count,
+                    Decision.REFUSED,
+                    reason="malformed_element",
+                ),
             )
             raise PeerError(f"the request is refused: {error}") from error
         index = self._log_entry(EntryKind.CHECK_RECEIVED, admitted, count, Decision.ANSWERED)
@@ -334,15 +477,12 @@ class MatchService:
     def OwnerMatch(  # noqa: N802
         self, raw: bytes, context: grpc.ServicerContext
     ) -> common_pb2.SignedEnvelope:
-        request = _envelope(raw)
-        peer = self._requester(context, request)
-        body = open_envelope(
-            Label.OWNER_MATCH_REQUEST, request, self._trusted, expected_signer=peer
-        )
-        decoded = _decode(match_pb2.OwnerMatchRequest, body)
-        count = len(decoded.tags)
-        admitted = self._admit(
-            peer, request, Label.OWNER_MATCH_REQUEST, decoded, QueryMode.OWNER_MATCH, count
+        admitted, decoded, count = self._open_check(
+            Label.OWNER_MATCH_REQUEST,
+            raw,
+            context,
+            match_pb2.OwnerMatchRequest,
+            EntryKind.OWNER_MATCH,
         )
         references = self._datasets.resolve_tags(admitted.dataset, list(decoded.tags))
         hits = sum(reference is not None for reference in references)
@@ -363,17 +503,28 @@ class MatchService:
     def SyncIndex(  # noqa: N802
         self, raw: bytes, context: grpc.ServicerContext
     ) -> Iterator[match_pb2.IndexChunk]:
-        request = _envelope(raw)
-        peer = self._requester(context, request)
-        body = open_envelope(Label.INDEX_REQUEST, request, self._trusted, expected_signer=peer)
-        decoded = _decode(match_pb2.IndexRequest, body)
-        # An index sync reveals no probe; it needs the same rule as index-mode checks.
-        admission = Admission(peer, decoded.dataset, QueryMode.INDEX, 1)
-        admission.check_context(purpose_fields(decoded.context))
-        rule = admission.authorize(
-            self._policy.rule(peer, decoded.dataset), node_max_batch=self._policy.max_batch
-        )
-        published = self._datasets.published(decoded.dataset)
+        peer = self._claimed_peer(context)
+        stage = "malformed_request"
+        try:
+            request = _envelope(raw)
+            stage = "unknown_peer"
+            peer = self._requester(context, request)
+            stage = "bad_signature"
+            body = open_envelope(Label.INDEX_REQUEST, request, self._trusted, expected_signer=peer)
+            stage = "malformed_request"
+            decoded = _decode(match_pb2.IndexRequest, body)
+            # An index sync reveals no probe; it needs the same rule as index-mode checks.
+            admission = Admission(peer, decoded.dataset, QueryMode.INDEX, 1)
+            admission.check_context(purpose_fields(decoded.context))
+            stage = "not_permitted"
+            rule = admission.authorize(
+                self._policy.rule(peer, decoded.dataset), node_max_batch=self._policy.max_batch
+            )
+            published = self._datasets.published(decoded.dataset)
+        except (PeerError, PolicyError, CryptoError) as error:
+            reason = "unknown_peer" if isinstance(error, UnknownPeer) else stage
+            self._refuse(peer, reason, raw)
+            raise
         base, payload = self._datasets.index_payload(decoded.dataset, decoded.have_epoch)
         header = match_pb2.IndexHeader(
             dataset=published.name,

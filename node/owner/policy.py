@@ -110,6 +110,18 @@ class PolicyEngine:
         ).fetchone()
         return int(row[0]) if row else 0
 
+    def count_refusals(
+        self, peer: str, reason: str, count: int, now: datetime | None = None
+    ) -> None:
+        """Add `count` refused requests of `peer` for `reason` to today's (UTC) tally."""
+        day = (now or datetime.now(UTC)).date().isoformat()
+        with self._store.transaction() as db:
+            db.execute(
+                "INSERT INTO policy_refusals VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (peer, reason, day) DO UPDATE SET count = count + excluded.count",
+                (peer, reason, day, count),
+            )
+
     def used_today(self, peer: str, rule: PolicyRule, now: datetime | None = None) -> int:
         """Elements `peer` has used today (UTC) under `rule`."""
         day = (now or datetime.now(UTC)).date().isoformat()

@@ -42,10 +42,11 @@ def _run_until(stop: threading.Event, runtime: NodeRuntime, match: MatchService)
     membership = runtime.membership
     if membership is None:
         while not stop.wait(0.5):
-            pass
+            match.flush_refusals()
         return
     next_refresh = time.monotonic()
     while not stop.wait(0.2):
+        match.flush_refusals()
         if time.monotonic() < next_refresh:
             continue
         try:
@@ -120,6 +121,7 @@ def _serve(
             _run_until(stop, runtime, match)
         finally:
             server.stop(STOP_GRACE_SECONDS).wait()
+            match.close()
             timer.stop()
             runtime.checkpoints.issue()
     finally:

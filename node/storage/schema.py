@@ -21,6 +21,8 @@ subset of version 1; step 1 creates what is missing (`IF NOT EXISTS`) and keeps 
   window POSIX seconds as REAL; all are rewritten. The dataset tables already used it.
 - Step 4: `peer_indexes.max_batch`, the most elements the peer takes from this node in one
   request, as its signed index header says (0 until the next sync tells).
+- Step 5: `policy_refusals`, how many requests of each peer were refused for each reason on
+  each UTC day (`node.owner.refusals`; the audit log holds the entries themselves).
 """
 
 from __future__ import annotations
@@ -313,5 +315,12 @@ NODE_SCHEMA: Final = Schema(
         Migration(2, "one schema version, in PRAGMA user_version", _ONE_VERSION),
         Migration(3, "one spelling for stored times", _one_time_spelling),
         Migration(4, "each peer's batch limit beside its cached index", _peer_batch_limits),
+        Migration(
+            5,
+            "refused requests counted per peer, reason and day",
+            "CREATE TABLE IF NOT EXISTS policy_refusals ("
+            "peer TEXT NOT NULL, reason TEXT NOT NULL, day TEXT NOT NULL, "
+            "count INTEGER NOT NULL, PRIMARY KEY (peer, reason, day));",
+        ),
     ),
 )

@@ -53,12 +53,14 @@ RECONNECT_OPTIONS: tuple[tuple[str, int], ...] = (
 
 
 class Refused(Exception):
-    """A refusal after the peer is known: logged as refused, then answered with `error`."""
+    """A refused request: recorded with `reason`, then answered with `error`'s status."""
 
     def __init__(self, error: BlindhitError, reason: str) -> None:
         super().__init__(str(error))
         self.error = error
         self.reason = reason
+        self.context_checked = False
+        """Whether the request's purpose fields were valid (so the record may carry them)."""
 
 
 # The first matching family decides; subclasses come before their parents.

@@ -83,6 +83,14 @@ def entry_of(kind: EntryKind, /, **overrides: Any) -> AuditEntry:
             "request_digest": DIGEST,
             "decision": Decision.ANSWERED,
         }
+    elif kind is EntryKind.REQUEST_REFUSED:
+        fields |= {
+            "counterpart": "de.bka",
+            "element_count": 41,
+            "request_digest": DIGEST,
+            "decision": Decision.REFUSED,
+            "reason": "quota_exceeded",
+        }
     else:
         fields |= {"counterpart": "es.cnp", "officer": "gs-ops-2"}
     return AuditEntry(**(fields | overrides))
