@@ -42,7 +42,7 @@ from federation.witness import InconsistentLog, StaleCheckpoint, Witness
 from node.audit import AuditLog, CheckpointIssuer, CheckpointTimer
 from node.keys.identity import load_private_key
 from node.keys.tls import node_id_from_auth_context
-from node.transport.rpc import rpc, stop_on_signals
+from node.transport.rpc import SERVER_OPTIONS, rpc, stop_on_signals
 from proto.blindhit.v1 import federation_pb2
 from proto.services import DIRECTORY, FAN_OUT, WITNESS, Service
 from protocol.directory import Directory, decode_directory
@@ -232,6 +232,7 @@ def create_server(
     server = grpc.server(
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="blindhit-gs"),
         options=[
+            *SERVER_OPTIONS,
             ("grpc.max_receive_message_length", 16 * 1024 * 1024),
             ("grpc.max_send_message_length", 16 * 1024 * 1024),
         ],

@@ -18,6 +18,7 @@ from node.keys.tls import TlsCredentials
 from node.owner.audit_service import AuditService
 from node.owner.disclosure_service import DisclosureService
 from node.owner.match_service import MatchService
+from node.transport.rpc import SERVER_OPTIONS
 from proto.blindhit.v1 import audit_pb2, common_pb2, match_pb2
 from proto.services import AUDIT, DISCLOSURE, MATCH
 
@@ -45,6 +46,7 @@ def create_server(
     server = grpc.server(
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="blindhit-rpc"),
         options=[
+            *SERVER_OPTIONS,
             ("grpc.max_receive_message_length", limits.max_message_bytes),
             ("grpc.max_send_message_length", limits.max_message_bytes),
         ],

@@ -33,8 +33,10 @@ from crypto.errors import (
 )
 
 __all__ = [
+    "HANDSHAKE_TIMEOUT_SECONDS",
     "RECONNECT_OPTIONS",
     "RELAY_PEER",
+    "SERVER_OPTIONS",
     "Refused",
     "rpc",
     "status_of",
@@ -42,6 +44,17 @@ __all__ = [
 ]
 
 _log = logging.getLogger("blindhit.node")
+
+HANDSHAKE_TIMEOUT_SECONDS: Final = 5
+"""How long a server waits for a new connection to finish its TLS handshake before closing it.
+
+gRPC's own default is 120 s, which lets anyone hold a server's sockets open by connecting and
+sending nothing; a peer on the far side of the world completes a handshake in well under one."""
+
+SERVER_OPTIONS: Final[tuple[tuple[str, int], ...]] = (
+    ("grpc.server_handshake_timeout_ms", HANDSHAKE_TIMEOUT_SECONDS * 1000),
+)
+"""Options every blindhit gRPC server is built with, besides its message limits."""
 
 # The transport peer of a connection from the coordinating node, which relays others' requests.
 RELAY_PEER: Final = "\x00relay"
