@@ -20,9 +20,10 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-# The node package sets gRPC's log level from the environment before gRPC is first imported;
-# verbs import gRPC in their handlers, some through modules that import it before anything of
-# the node, so the package is imported here, ahead of every handler (it imports nothing else).
+# The node package sets GRPC_VERBOSITY (unless the operator did), which gRPC reads when it is
+# first imported. Handlers import gRPC, some through modules that import it before anything of
+# the node (federation.server), so the package is imported here, ahead of every handler; it
+# imports nothing itself.
 import node  # noqa: F401
 from cli import (
     audit,
