@@ -44,6 +44,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP) $(PSI_STAMP)
+	$(BIN)/python bench/cli_start.py
 	$(BIN)/python bench/crypto.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/match_index.py

@@ -24,18 +24,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.options import non_negative, positive
-from crypto.cosignature import CosignatureVerifier
 from crypto.errors import CryptoError, InputError
-from crypto.signed_note import Checkpoint, Ed25519Signer, parse_note
-from node.audit.checkpoints import CheckpointIssuer
-from node.audit.export import export_log
-from node.audit.receipts import ConsistencyProof, Receipt, issue_receipt, parse_receipts
-from node.audit.store import AuditLog
-from node.audit.verify import verify_export
-from node.keys.identity import load_private_key, load_verifier, read_passphrase
+
+if TYPE_CHECKING:
+    from crypto.cosignature import CosignatureVerifier
+    from node.audit.checkpoints import CheckpointIssuer
+    from node.audit.receipts import Receipt
+    from node.audit.store import AuditLog
 
 __all__ = ["register"]
 
@@ -181,6 +179,9 @@ def _add_signing(parser: argparse.ArgumentParser) -> None:
 
 
 def _open_log(args: argparse.Namespace) -> AuditLog:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.audit.store import AuditLog
+
     database: Path = args.database
     if not database.is_file():
         raise InputError(f"audit database {database} does not exist")
@@ -189,6 +190,11 @@ def _open_log(args: argparse.Namespace) -> AuditLog:
 
 def _issuer(args: argparse.Namespace, log: AuditLog) -> CheckpointIssuer | None:
     """Return a checkpoint issuer when `--key` was given, else None."""
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from crypto.signed_note import Ed25519Signer
+    from node.audit.checkpoints import CheckpointIssuer
+    from node.keys.identity import load_private_key, read_passphrase
+
     if args.key is None:
         if args.passphrase_env or args.passphrase_file:
             raise InputError("a passphrase was given without --key")
@@ -234,6 +240,9 @@ def _checkpoint(args: argparse.Namespace) -> int:
 
 
 def _prove(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.audit.receipts import ConsistencyProof, Receipt, issue_receipt
+
     with _open_log(args) as log:
         issuer = _issuer(args, log)
         if args.index is not None:
@@ -263,6 +272,9 @@ def _prove(args: argparse.Namespace) -> int:
 
 def _checkpoint_size(path: Path) -> int:
     """Return the tree size of a checkpoint file (its signature is for the auditor to check)."""
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from crypto.signed_note import Checkpoint, parse_note
+
     try:
         return Checkpoint.from_body(parse_note(path.read_bytes()).text).size
     except OSError as exc:
@@ -272,6 +284,9 @@ def _checkpoint_size(path: Path) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.audit.export import export_log
+
     since = [*args.since_size, *(_checkpoint_size(path) for path in args.since_checkpoint)]
     with _open_log(args) as log:
         _, note = _current_note(log, _issuer(args, log))
@@ -292,6 +307,9 @@ def _read_text(path: Path, what: str) -> str:
 
 
 def _load_receipts(paths: list[Path]) -> list[tuple[str, Receipt]]:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.audit.receipts import parse_receipts
+
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -313,6 +331,9 @@ def _load_receipts(paths: list[Path]) -> list[tuple[str, Receipt]]:
 
 def _load_witness_key(value: str) -> CosignatureVerifier:
     """Parse a witness verifier key given inline or in a file."""
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from crypto.cosignature import CosignatureVerifier
+
     path = Path(value)
     if path.is_file():
         text = _read_text(path, "witness key").strip()
@@ -331,6 +352,9 @@ def _load_witness_key(value: str) -> CosignatureVerifier:
 
 def _export_origin(directory: Path) -> str | None:
     """Return the origin line of an export's checkpoint, unverified, to name a PEM key."""
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from crypto.signed_note import Checkpoint, parse_note
+
     try:
         return Checkpoint.from_body(parse_note((directory / "checkpoint").read_bytes()).text).origin
     except (OSError, CryptoError):
@@ -338,6 +362,10 @@ def _export_origin(directory: Path) -> str | None:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.audit.verify import verify_export
+    from node.keys.identity import load_verifier
+
     if not args.export.is_dir():
         raise InputError(f"{args.export} is not an export directory")
     verifier = load_verifier(

@@ -15,14 +15,15 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.options import add_node_argument
 from crypto.errors import FederationError, InputError
-from node.querier.checker import PeerResult, Target
-from node.runtime import NodeRuntime
 from protocol.admission import QueryMode
-from protocol.check import RequestPurpose
+
+if TYPE_CHECKING:
+    from node.querier.checker import PeerResult
+    from node.runtime import NodeRuntime
 
 __all__ = ["EXIT_HIT", "EXIT_INCOMPLETE", "EXIT_NO_HIT", "register"]
 
@@ -139,6 +140,11 @@ def _manifest(path: Path) -> tuple[list[str], list[dict[str, object]]]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.querier.checker import Target
+    from node.runtime import NodeRuntime
+    from protocol.check import RequestPurpose
+
     labels, probes = _probes(args)
     purpose = RequestPurpose(args.officer, args.purpose, args.legal_basis, args.case)
     with NodeRuntime.open(args.node) as node:

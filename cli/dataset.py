@@ -22,16 +22,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.options import add_node_argument, add_workers_argument
 from cli.progress import Progress
 from crypto.errors import InputError
-from node.audit.store import AuditLog
-from node.config import NodeConfig
-from node.datasets.build import log_epochs, rotate_key
-from node.datasets.store import DatasetStore, EpochInfo, format_time
-from node.home import NodeLayout, load_node_config
+
+if TYPE_CHECKING:
+    from node.config import NodeConfig
+    from node.datasets.store import DatasetStore, EpochInfo
 
 __all__ = ["register"]
 
@@ -101,10 +100,16 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
 
 
 def _store(config: NodeConfig) -> DatasetStore:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.datasets.store import DatasetStore
+
     return DatasetStore(config.node.database, create=False)
 
 
 def _epoch_summary(epoch: EpochInfo) -> dict[str, Any]:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.datasets.store import format_time
+
     return {
         "epoch": epoch.epoch,
         "created": format_time(epoch.created),
@@ -127,6 +132,9 @@ def _epoch_summary(epoch: EpochInfo) -> dict[str, Any]:
 
 
 def _list(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.home import load_node_config
+
     config = load_node_config(args.node)
     with _store(config) as store:
         stored = {info.name: info for info in store.datasets()}
@@ -168,6 +176,10 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.datasets.store import format_time
+    from node.home import load_node_config
+
     config = load_node_config(args.node)
     with _store(config) as store:
         info = store.dataset(args.name)
@@ -224,6 +236,11 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _rotate(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.audit.store import AuditLog
+    from node.datasets.build import log_epochs, rotate_key
+    from node.home import NodeLayout, load_node_config
+
     config = load_node_config(args.node)
     dataset = config.dataset(args.name)
     if dataset is None:
@@ -268,6 +285,9 @@ def _rotate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.home import load_node_config
+
     config = load_node_config(args.node)
     with _store(config) as store:
         if store.dataset(args.name) is None:

@@ -19,11 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from crypto.errors import InputError
-from crypto.oprf import Mode, OprfServer, Suite, generate_key_pair
-from dev.synthetic import synthetic_people
-from protocol.check import DatasetDescriptor, QuerierCheck
-from protocol.match_index import DecodedIndex, IndexParameters, decode_index
-from protocol.match_keys import DEFAULT_PROFILE, derive_keys, oprf_input
 
 __all__ = ["register"]
 
@@ -91,7 +86,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.local:
         return _run(args)
     # Imported here: the federation demo drives the command line itself.
-    from dev.demo import run_demo  # noqa: PLC0415
+    from dev.demo import run_demo
 
     print("blindhit demo: a federation of five processes on loopback, every step real")
     if args.keep is not None:
@@ -111,6 +106,13 @@ def _timed(step: Callable[[], Any]) -> tuple[Any, float]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from crypto.oprf import Mode, OprfServer, Suite, generate_key_pair
+    from dev.synthetic import synthetic_people
+    from protocol.check import DatasetDescriptor, QuerierCheck
+    from protocol.match_index import DecodedIndex, IndexParameters, decode_index
+    from protocol.match_keys import DEFAULT_PROFILE, derive_keys, oprf_input
+
     suite = Suite.RISTRETTO255_SHA512
     print("blindhit demo --local: one blinded check, owner and querier in this process\n")
 

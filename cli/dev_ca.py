@@ -13,22 +13,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from federation.ca import (
-    CA_CERTIFICATE_FILE,
-    CA_VALIDITY_DAYS,
-    CERTIFICATE_VALIDITY_DAYS,
-    create_ca,
-    load_ca,
-    sign_csr,
-)
-from node.config import read_nonempty_passphrase
-from node.keys.tls import (
-    certificate_fingerprint,
-    certificates_pem,
-    load_certificate_request,
-    node_id_from_certificate,
-    write_public_file,
-)
+from federation.defaults import CA_VALIDITY_DAYS, CERTIFICATE_VALIDITY_DAYS
 from protocol.validation import check_env_variable
 
 __all__ = ["register"]
@@ -104,12 +89,19 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
 
 
 def _passphrase(args: argparse.Namespace) -> bytes:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.config import read_nonempty_passphrase
+
     if args.passphrase_env is not None:
         check_env_variable(args.passphrase_env, "--passphrase-env")
     return read_nonempty_passphrase(env=args.passphrase_env, file=args.passphrase_file)
 
 
 def _run_init(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from federation.ca import CA_CERTIFICATE_FILE, create_ca
+    from node.keys.tls import certificate_fingerprint
+
     ca = create_ca(args.directory, args.name, _passphrase(args), validity_days=args.days)
     print(f"Created development CA {ca.name!r} in {ca.directory}")
     print(f"  certificate   {ca.directory / CA_CERTIFICATE_FILE}")
@@ -119,6 +111,16 @@ def _run_init(args: argparse.Namespace) -> int:
 
 
 def _run_sign(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from federation.ca import CA_CERTIFICATE_FILE, load_ca, sign_csr
+    from node.keys.tls import (
+        certificate_fingerprint,
+        certificates_pem,
+        load_certificate_request,
+        node_id_from_certificate,
+        write_public_file,
+    )
+
     request = load_certificate_request(args.request)
     ca = load_ca(args.directory, _passphrase(args))
     certificate = sign_csr(ca, request, args.days)

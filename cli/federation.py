@@ -32,30 +32,28 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from cli.options import (
     add_passphrase_arguments,
     check_extra_hosts,
+    defer_help,
     key_settings,
     positive,
 )
 from crypto.errors import FederationError, InputError, InvalidEncoding, InvalidInput
-from crypto.oprf import Mode, Suite
-from crypto.signed_note import Ed25519Verifier
-from federation.ca import CA_VALIDITY_DAYS, CERTIFICATE_VALIDITY_DAYS
-from federation.config import DEFAULT_LISTEN, DEFAULT_REFRESH_SECONDS
-from federation.coordinator import Admission, Coordinator, init_federation
-from federation.witness import read_evidence
-from node.keys.tls import certificate_fingerprint, load_certificate_request
-from protocol.directory import (
-    MAX_REFRESH_SECONDS,
-    MIN_REFRESH_SECONDS,
-    DirectoryDataset,
-    RevocationReason,
-    format_time,
+from federation.defaults import (
+    CA_VALIDITY_DAYS,
+    CERTIFICATE_VALIDITY_DAYS,
+    DEFAULT_LISTEN,
+    DEFAULT_REFRESH_SECONDS,
 )
 from protocol.validation import check_country, check_dataset_name, check_node_id, parse_host_port
+
+if TYPE_CHECKING:
+    from crypto.signed_note import Ed25519Verifier
+    from federation.coordinator import Admission, Coordinator
+    from protocol.directory import DirectoryDataset
 
 __all__ = ["register"]
 
@@ -220,12 +218,8 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
     )
     _add_federation_argument(revoke)
     revoke.add_argument("member", metavar="MEMBER", help="the member id")
-    revoke.add_argument(
-        "--reason",
-        required=True,
-        metavar="CODE",
-        help="why: " + ", ".join(reason.value for reason in RevocationReason),
-    )
+    reason = revoke.add_argument("--reason", required=True, metavar="CODE", help="why: %(reasons)s")
+    defer_help(reason, reasons=_revocation_reasons)
     revoke.add_argument("--json", action="store_true", help="print the summary as JSON")
     revoke.set_defaults(handler=_run_revoke)
 
@@ -263,9 +257,17 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
     serve.set_defaults(handler=_run_serve)
 
 
+def _revocation_reasons() -> str:
+    # Imported when the help is printed, not when the parser is built (see cli.main).
+    from protocol.directory import RevocationReason
+
+    return ", ".join(reason.value for reason in RevocationReason)
+
+
 def _run_serve(args: argparse.Namespace) -> int:
-    # Imported here: the server pulls in gRPC services the other verbs never need.
-    from federation.server import serve  # noqa: PLC0415
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from federation.coordinator import Coordinator
+    from federation.server import serve
 
     logging.basicConfig(
         format="blindhit federation serve: %(levelname)s %(message)s", level=logging.WARNING
@@ -287,6 +289,10 @@ def _is_wildcard(host: str) -> bool:
 
 
 def _run_init(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from federation.coordinator import init_federation
+    from protocol.directory import MAX_REFRESH_SECONDS, MIN_REFRESH_SECONDS
+
     node_id = check_node_id(args.id, "--id")
     listen = parse_host_port(args.listen, "--listen", allow_port_zero=True)
     if args.endpoint is not None:
@@ -344,6 +350,9 @@ def _run_init(args: argparse.Namespace) -> int:
 
 
 def _identity_key(text: str) -> Ed25519Verifier:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from crypto.signed_note import Ed25519Verifier
+
     path = Path(text)
     if not path.is_file():
         try:
@@ -363,6 +372,10 @@ def _identity_key(text: str) -> Ed25519Verifier:
 
 
 def _dataset(text: str, quota: int) -> DirectoryDataset:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from crypto.oprf import Mode, Suite
+    from protocol.directory import DirectoryDataset
+
     where = f"--dataset {text!r}"
     fields = text.split(":")
     if len(fields) not in (3, 4):
@@ -455,6 +468,10 @@ def _staged_files(files: Sequence[tuple[Path, bytes, str]]) -> Iterator[None]:
 
 
 def _admission_summary(admission: Admission, coordinator: Coordinator) -> dict[str, Any]:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.keys.tls import certificate_fingerprint
+    from protocol.directory import format_time
+
     member = admission.member
     return {
         "member_id": member.id,
@@ -471,6 +488,10 @@ def _admission_summary(admission: Admission, coordinator: Coordinator) -> dict[s
 
 
 def _run_admit(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from federation.coordinator import Coordinator
+    from node.keys.tls import load_certificate_request
+
     member_id = check_node_id(args.member_id, "--member-id")
     country = check_country(args.country, "--country")
     endpoint = parse_host_port(args.endpoint, "--endpoint")
@@ -527,6 +548,10 @@ def _run_admit(args: argparse.Namespace) -> int:
 
 
 def _run_revoke(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from federation.coordinator import Coordinator
+    from protocol.directory import RevocationReason, format_time
+
     member_id = check_node_id(args.member, "MEMBER")
     try:
         reason = RevocationReason(args.reason)
@@ -552,6 +577,10 @@ def _run_revoke(args: argparse.Namespace) -> int:
 
 
 def _run_publish(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from federation.coordinator import Coordinator
+    from protocol.directory import format_time
+
     if args.out is not None:
         _check_new_file(args.out, "--out")
     with Coordinator.open(args.federation) as coordinator:
@@ -594,6 +623,10 @@ def _dataset_summary(dataset: DirectoryDataset) -> dict[str, Any]:
 
 
 def _evidence(database: Path) -> list[dict[str, Any]]:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from federation.witness import read_evidence
+    from protocol.directory import format_time
+
     """The witness's evidence of members' inconsistent logs, read without any key."""
     return [
         {
@@ -607,6 +640,11 @@ def _evidence(database: Path) -> list[dict[str, Any]]:
 
 
 def _run_show(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from federation.coordinator import Coordinator
+    from node.keys.tls import certificate_fingerprint
+    from protocol.directory import format_time
+
     with Coordinator.open(args.federation) as coordinator:
         config = coordinator.config
         latest = coordinator.latest()

@@ -22,23 +22,15 @@ import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from cli.options import add_node_argument, add_workers_argument
 from cli.progress import Progress
 from crypto.errors import InputError
-from node.audit.store import AuditLog
-from node.datasets.build import (
-    EpochResult,
-    ImportOptions,
-    ImportRejected,
-    Rejection,
-    import_records,
-    log_epochs,
-)
-from node.datasets.sources import RecordSource, load_mapping, open_source
-from node.datasets.store import DatasetStore
-from node.home import NodeLayout, load_node_config
+
+if TYPE_CHECKING:
+    from node.datasets.build import EpochResult, Rejection
+    from node.datasets.sources import RecordSource
 
 __all__ = ["MAX_LISTED", "Progress", "register"]
 
@@ -139,6 +131,13 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.audit.store import AuditLog
+    from node.datasets.build import ImportOptions, ImportRejected, import_records, log_epochs
+    from node.datasets.sources import load_mapping, open_source
+    from node.datasets.store import DatasetStore
+    from node.home import NodeLayout, load_node_config
+
     if args.skip_invalid and args.rejects is None:
         raise InputError("--skip-invalid needs --rejects FILE, so that no record is dropped unseen")
     if args.rejects is not None and not args.skip_invalid:

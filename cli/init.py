@@ -16,14 +16,18 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.options import add_passphrase_arguments, check_extra_hosts, key_settings
 from crypto.errors import InputError
-from federation.ca import CERTIFICATE_VALIDITY_DAYS, CertificateAuthority, certifier, load_ca
-from node.config import DEFAULT_LISTEN, KeySettings, read_nonempty_passphrase
-from node.home import InitResult, init_node_directory
+from federation.defaults import CERTIFICATE_VALIDITY_DAYS
+from node.defaults import DEFAULT_LISTEN
 from protocol.validation import check_country, check_node_id, parse_host_port
+
+if TYPE_CHECKING:
+    from federation.ca import CertificateAuthority
+    from node.config import KeySettings
+    from node.home import InitResult
 
 __all__ = ["register"]
 
@@ -81,6 +85,10 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
 
 
 def _dev_ca(args: argparse.Namespace, keys: KeySettings) -> CertificateAuthority | None:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from federation.ca import load_ca
+    from node.config import read_nonempty_passphrase
+
     own_passphrase = args.dev_ca_passphrase_env is not None or args.dev_ca_passphrase_file
     if args.dev_ca is None:
         if own_passphrase:
@@ -110,6 +118,10 @@ def _summary(result: InitResult, ca: CertificateAuthority | None) -> dict[str, A
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from federation.ca import certifier
+    from node.home import init_node_directory
+
     node_id = check_node_id(args.node_id, "--node-id")
     country = check_country(args.country, "--country")
     listen = parse_host_port(args.listen, "--listen", allow_port_zero=True)

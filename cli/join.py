@@ -14,15 +14,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.options import add_node_argument
 from crypto.errors import InputError, InvalidEncoding
-from crypto.signed_note import Ed25519Verifier
-from node.config import FederationSettings, update_config
-from node.home import NodeLayout, install_certificate, load_node_config
-from node.keys.tls import load_certificates
 from protocol.validation import check_node_id, parse_host_port
+
+if TYPE_CHECKING:
+    from crypto.signed_note import Ed25519Verifier
 
 __all__ = ["register"]
 
@@ -52,6 +51,9 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
 
 
 def _verifier(text: str) -> Ed25519Verifier:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from crypto.signed_note import Ed25519Verifier
+
     path = Path(text)
     if path.is_file():
         text = path.read_text(encoding="utf-8").strip()
@@ -62,6 +64,11 @@ def _verifier(text: str) -> Ed25519Verifier:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.config import FederationSettings, update_config
+    from node.home import NodeLayout, install_certificate, load_node_config
+    from node.keys.tls import load_certificates
+
     coordinator = check_node_id(args.coordinator, "--coordinator")
     endpoint = parse_host_port(args.endpoint, "--endpoint")
     verifier = _verifier(args.identity_key)

@@ -4,6 +4,12 @@ Each verb lives in a module of this package (`cli/`) that exposes `register(subp
 adds its parser and sets `handler` to a function `(argparse.Namespace) -> int`. This file only
 dispatches and turns errors into one-line messages: a `BlindhitError` becomes `blindhit: <message>`
 on stderr and exit status 2, never a traceback.
+
+Building the parser is light: a verb module imports at its top only the standard library, the
+error tree (`crypto.errors`), `protocol.validation` and the small modules of defaults; its handler
+imports the machinery it runs on (gRPC, cryptography, the configuration, storage). So `blindhit
+--help` or `blindhit keys` load what they use and nothing more; `tests/unit/cli/test_start.py`
+holds that.
 """
 
 from __future__ import annotations
@@ -14,6 +20,11 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
+# The node package sets GRPC_VERBOSITY (unless the operator did), which gRPC reads when it is
+# first imported. Handlers import gRPC, some through modules that import it before anything of
+# the node (federation.server), so the package is imported here, ahead of every handler; it
+# imports nothing itself.
+import node  # noqa: F401
 from cli import (
     audit,
     check,

@@ -12,8 +12,8 @@ import json
 import sys
 from typing import Any
 
+from cli.options import defer_help
 from crypto.errors import InputError
-from protocol.match_keys import DEFAULT_PROFILE, PROFILES, derive_keys, get_profile, oprf_input
 
 __all__ = ["register"]
 
@@ -36,17 +36,32 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
         default="-",
         help="the record as a JSON object; '-' or nothing reads standard input",
     )
-    parser.add_argument(
+    profile = parser.add_argument(
         "--profile",
-        default=DEFAULT_PROFILE,
-        help=f"keying profile version (known: {', '.join(sorted(PROFILES))}; "
-        f"default {DEFAULT_PROFILE})",
+        metavar="VERSION",
+        help="keying profile version (known: %(known)s; default %(current)s)",
     )
+    # The profiles are read from their registry only when this help is printed.
+    defer_help(profile, known=_known_profiles, current=_default_profile)
     parser.add_argument(
         "--dataset",
         help="also print each key's OPRF input (hex) for this dataset name",
     )
     parser.set_defaults(handler=_run)
+
+
+def _known_profiles() -> str:
+    # Imported when the help is printed, not when the parser is built (see cli.main).
+    from protocol.match_keys import PROFILES
+
+    return ", ".join(sorted(PROFILES))
+
+
+def _default_profile() -> str:
+    # Likewise.
+    from protocol.match_keys import DEFAULT_PROFILE
+
+    return DEFAULT_PROFILE
 
 
 def _read_record(argument: str) -> dict[str, object]:
@@ -66,7 +81,10 @@ def _read_record(argument: str) -> dict[str, object]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    profile = get_profile(args.profile)
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from protocol.match_keys import DEFAULT_PROFILE, derive_keys, get_profile, oprf_input
+
+    profile = get_profile(DEFAULT_PROFILE if args.profile is None else args.profile)
     result = derive_keys(_read_record(args.record), profile)
     keys = []
     for key in result.keys:

@@ -17,17 +17,14 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
-
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from typing import TYPE_CHECKING, Any, Final
 
 from cli.options import add_node_argument
-from node.audit.store import AuditLog
-from node.config import Dataset
-from node.datasets.store import DatasetStore
-from node.home import load_node_config
-from node.storage.disclosure_requests import DisclosureStore
-from protocol.disclosure import RequestState
+
+if TYPE_CHECKING:
+    from prometheus_client import Gauge
+
+    from node.config import Dataset
 
 __all__ = ["collect", "register"]
 
@@ -48,6 +45,14 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
 
 def collect(database: Path, datasets: Sequence[Dataset], now: datetime) -> str:
     """Return the gauges of the node database `database` as Prometheus text, reading only."""
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from prometheus_client import CollectorRegistry, Gauge, generate_latest
+
+    from node.audit.store import AuditLog
+    from node.datasets.store import DatasetStore
+    from node.storage.disclosure_requests import DisclosureStore
+    from protocol.disclosure import RequestState
+
     registry = CollectorRegistry(auto_describe=True)
 
     def gauge(name: str, help_text: str, labels: Sequence[str] = ()) -> Gauge:
@@ -97,6 +102,9 @@ def collect(database: Path, datasets: Sequence[Dataset], now: datetime) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.home import load_node_config
+
     config = load_node_config(args.node)
     print(collect(config.node.database, config.datasets, datetime.now(UTC)), end="")
     return 0

@@ -10,11 +10,11 @@ that drawing costs nothing next to the work.
 from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping
-from typing import TYPE_CHECKING, Any, Final, TextIO
+from functools import cache
+from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO
 
-from tqdm import tqdm
-
-from node.datasets.build import BuildPhase, BuildProgress
+if TYPE_CHECKING:
+    from node.datasets.build import BuildProgress
 
 __all__ = ["Progress"]
 
@@ -22,26 +22,43 @@ _FORMAT: Final = "{desc} [{bar:30}] {percentage:3.0f}% {note}, {elapsed}"
 _REDRAW_SECONDS: Final = 0.1
 
 
-if TYPE_CHECKING:
-    # The type parameter is that of the items a bar iterates over; these bars iterate nothing.
-    _Tqdm = tqdm[None]
-else:
-    _Tqdm = tqdm
+class _Bar(Protocol):
+    """What `Progress` uses of a bar."""
+
+    note: str
+    n: float
+
+    def update(self, n: float) -> bool | None: ...
+    def refresh(self) -> None: ...
+    def close(self) -> None: ...
 
 
-class _Bar(_Tqdm):
-    """A tqdm bar whose format has a `{note}` field: what the command does now."""
+@cache
+def _bar_class() -> Callable[..., _Bar]:
+    """The tqdm bar class with a `{note}` field, made the first time a bar is drawn.
 
-    def __init__(self, note: str, **options: Any) -> None:  # noqa: ANN401 (tqdm's options)
-        # Set before tqdm's own initialisation, which draws the bar the first time.
-        self.note = note
-        super().__init__(**options)
+    A command imports this module to pass a `Progress`; tqdm itself is imported only when a bar
+    is drawn, on a terminal.
+    """
+    from tqdm import tqdm
 
-    @property
-    def format_dict(self) -> MutableMapping[str, Any]:
-        values = super().format_dict
-        values["note"] = self.note
-        return values
+    # tqdm's type parameter is that of the items a bar iterates over; these bars iterate
+    # nothing, and tqdm takes no parameter at run time.
+    class Bar(tqdm):  # type: ignore[type-arg]
+        """A tqdm bar whose format has a `{note}` field: what the command does now."""
+
+        def __init__(self, note: str, **options: Any) -> None:  # noqa: ANN401 (tqdm's options)
+            # Set before tqdm's own initialisation, which draws the bar the first time.
+            self.note = note
+            super().__init__(**options)
+
+        @property
+        def format_dict(self) -> MutableMapping[str, Any]:
+            values = super().format_dict
+            values["note"] = self.note
+            return values
+
+    return Bar
 
 
 class Progress:
@@ -71,6 +88,10 @@ class Progress:
         """Report `step` (the build's `on_progress`)."""
         if not self._enabled:
             return
+        # Imported here, on a terminal only: the build's module is loaded by then, the command
+        # that reports to this callback having started a build.
+        from node.datasets.build import BuildPhase
+
         if self._total is None and step.total is not None:
             self._total = step.total
         if step.phase is BuildPhase.EVALUATING:
@@ -84,7 +105,7 @@ class Progress:
         target = total if done is None else min(done, total)
         bar = self._bar
         if bar is None:
-            self._bar = _Bar(
+            self._bar = _bar_class()(
                 note,
                 total=total,
                 initial=target,

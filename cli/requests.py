@@ -17,14 +17,14 @@ import argparse
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cli.options import add_node_argument
+from cli.options import DeferredChoices, add_node_argument
 from crypto.errors import InputError
-from node.runtime import NodeRuntime
-from node.storage.disclosure_requests import ReceivedRequest, SentRequest
-from protocol.check import RequestPurpose
-from protocol.disclosure import DenyReason, Handling, Release, RequestState, Urgency
+
+if TYPE_CHECKING:
+    from node.storage.disclosure_requests import ReceivedRequest, SentRequest
+    from protocol.disclosure import Release
 
 __all__ = ["register"]
 
@@ -47,7 +47,13 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
     )  # fmt: skip
     file.add_argument("--peer", help="the owner, if the reference came from several")
     file.add_argument("--fields", required=True, help="record fields wanted, comma-separated")
-    file.add_argument("--urgency", choices=[u.value for u in Urgency], default="standard")
+    file.add_argument(
+        "--urgency",
+        choices=DeferredChoices(_urgencies),
+        default="standard",
+        metavar="URGENCY",
+        help="one of %(choices)s (default: %(default)s)",
+    )
     file.add_argument("--justification", required=True, help="why, for the deciding officer")
     _add_purpose(file, case_required=True)
     file.add_argument("--json", action="store_true")
@@ -87,7 +93,13 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
     deny = verbs.add_parser("deny", help="deny a request, with a reason")
     add_node_argument(deny)
     deny.add_argument("request", metavar="ID", help="request id (at least 8 hex digits)")
-    deny.add_argument("--reason", required=True, choices=[r.value for r in DenyReason])
+    deny.add_argument(
+        "--reason",
+        required=True,
+        choices=DeferredChoices(_deny_reasons),
+        metavar="REASON",
+        help="one of %(choices)s",
+    )
     deny.add_argument("--text", default="", help="free text for the querier")
     deny.add_argument("--officer", required=True, help="your officer id")
     deny.add_argument("--json", action="store_true")
@@ -99,6 +111,20 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
     _add_purpose(fetch, case_required=False)
     fetch.add_argument("--json", action="store_true")
     fetch.set_defaults(handler=_fetch)
+
+
+def _urgencies() -> list[str]:
+    # Imported when the choices are read, not when the parser is built (see cli.main).
+    from protocol.disclosure import Urgency
+
+    return [urgency.value for urgency in Urgency]
+
+
+def _deny_reasons() -> list[str]:
+    # Likewise.
+    from protocol.disclosure import DenyReason
+
+    return [reason.value for reason in DenyReason]
 
 
 def _add_purpose(parser: argparse.ArgumentParser, *, case_required: bool) -> None:
@@ -138,6 +164,11 @@ def _expiry(text: str, now: datetime) -> datetime:
 
 
 def _file(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.runtime import NodeRuntime
+    from protocol.check import RequestPurpose
+    from protocol.disclosure import Urgency
+
     references = [_reference(text) for text in args.reference]
     purpose = RequestPurpose(args.officer, args.purpose, args.legal_basis, args.case)
     with NodeRuntime.open(args.node) as node:
@@ -158,6 +189,10 @@ def _file(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.runtime import NodeRuntime
+    from protocol.disclosure import RequestState
+
     now = datetime.now(UTC)
     with NodeRuntime.open(args.node) as node:
         received = [] if args.sent else node.disclosures.list_received()
@@ -192,6 +227,9 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.runtime import NodeRuntime
+
     now = datetime.now(UTC)
     with NodeRuntime.open(args.node) as node:
         received = _maybe(lambda: node.disclosures.find_received(args.request))
@@ -218,6 +256,10 @@ def _maybe(find: Any) -> ReceivedRequest | None:  # noqa: ANN401 (a zero-argumen
 
 
 def _approve(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.runtime import NodeRuntime
+    from protocol.disclosure import Handling
+
     now = datetime.now(UTC)
     handling = [Handling.parse(text) for text in args.handling]
     with NodeRuntime.open(args.node) as node:
@@ -235,6 +277,10 @@ def _approve(args: argparse.Namespace) -> int:
 
 
 def _deny(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.runtime import NodeRuntime
+    from protocol.disclosure import DenyReason
+
     now = datetime.now(UTC)
     with NodeRuntime.open(args.node) as node:
         request = node.disclosures.find_received(args.request)
@@ -262,6 +308,11 @@ def _print_decision(decided: ReceivedRequest, as_json: bool, now: datetime) -> i
 
 
 def _fetch(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.runtime import NodeRuntime
+    from protocol.check import RequestPurpose
+    from protocol.disclosure import RequestState
+
     with NodeRuntime.open(args.node) as node:
         sent = node.disclosures.find_sent(args.request)
         purpose = RequestPurpose(

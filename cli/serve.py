@@ -15,7 +15,6 @@ import logging
 from typing import Any
 
 from cli.options import add_node_argument, non_negative
-from node.owner.serve import serve
 
 __all__ = ["register"]
 
@@ -47,6 +46,9 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from node.owner.serve import serve
+
     logging.basicConfig(format="blindhit serve: %(levelname)s %(message)s", level=logging.WARNING)
     serve(args.node, port=args.port, checkpoint_interval=args.checkpoint_interval)
     return 0

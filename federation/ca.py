@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from crypto.errors import InputError, PeerError
+from federation.defaults import CA_VALIDITY_DAYS, CERTIFICATE_VALIDITY_DAYS
 from node.keys.tls import (
     ALLOWED_CURVES,
     CLOCK_SKEW,
@@ -73,10 +74,6 @@ __all__ = [
 
 CA_CERTIFICATE_FILE: Final = "ca-cert.pem"
 CA_KEY_FILE: Final = "ca-key.pem"
-CA_VALIDITY_DAYS: Final = 1826
-# 365 days: long enough that a setup does not expire mid-project, short enough that a forgotten
-# certificate does not outlive its purpose for years.
-CERTIFICATE_VALIDITY_DAYS: Final = 365
 _MAX_CA_VALIDITY_DAYS: Final = 7305
 _MAX_CERTIFICATE_VALIDITY_DAYS: Final = 3650
 

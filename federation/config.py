@@ -40,6 +40,7 @@ from typing import Annotated, Any, Final
 import tomlkit
 from pydantic import AfterValidator
 
+from federation.defaults import DEFAULT_LISTEN, DEFAULT_REFRESH_SECONDS
 from node.config import FilePath, KeySettings, KeysTable
 from node.tomlfile import (
     Schema,
@@ -67,10 +68,6 @@ __all__ = [
 
 CONFIG_FILE_NAME: Final = "federation.toml"
 DEFAULT_DATABASE: Final = "federation.db"
-DEFAULT_LISTEN: Final = "127.0.0.1:7400"
-# Five minutes: a revocation reaches every member within minutes, at 195 small fetches per
-# interval, which costs the coordinating node nothing.
-DEFAULT_REFRESH_SECONDS: Final = 300
 _MAX_CONFIG_SIZE: Final = 64 * 1024
 
 

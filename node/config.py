@@ -101,6 +101,7 @@ from crypto.errors import InputError, InvalidEncoding
 from crypto.oprf import Mode, Suite
 from crypto.signed_note import Ed25519Verifier
 from node.datasets.sources import RECORD_FIELDS
+from node.defaults import DEFAULT_LISTEN
 from node.keys.identity import read_passphrase
 from node.tomlfile import (
     Problem,
@@ -161,7 +162,6 @@ __all__ = [
 ]
 
 CONFIG_FILE_NAME: Final = "node.toml"
-DEFAULT_LISTEN: Final = "127.0.0.1:7443"
 DEFAULT_DATABASE: Final = "node.db"
 # A batch of 4096 elements is 128 KiB of ristretto255 points: large enough for a 300-person
 # manifest with all its match keys in one call, small enough to bound one call's work.

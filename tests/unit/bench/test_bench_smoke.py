@@ -14,6 +14,7 @@ ROOT = Path(__file__).parents[3]
 @pytest.mark.parametrize(
     ("script", "expected"),
     [
+        ("cli_start.py", ("blindhit --help", "blindhit keys", "(target 150 ms: ")),
         ("crypto.py", ("BlindEvaluateBatch (OPRF", "Finalize (VOPRF", "inclusion proof")),
         ("node.py", ("served BlindEvaluate", "one-person check", "300-person manifest")),
         ("index_build.py", ("whole build", "OPRF evaluation alone", "incremental")),
