@@ -198,6 +198,7 @@ def _report(labels: Sequence[str], results: Sequence[PeerResult]) -> dict[str, o
                 "epoch": r.epoch,
                 "seconds": round(r.seconds, 4),
                 "receipt": r.receipt,
+                "receipts": list(r.receipts),
             }
             for r in results
         ],

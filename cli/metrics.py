@@ -50,6 +50,7 @@ def collect(database: Path, datasets: Sequence[Dataset], now: datetime) -> str:
 
     from node.audit.store import AuditLog
     from node.datasets.store import DatasetStore
+    from node.owner.policy import refusals_on
     from node.storage.disclosure_requests import DisclosureStore
     from protocol.disclosure import RequestState
 
@@ -97,6 +98,13 @@ def collect(database: Path, datasets: Sequence[Dataset], now: datetime) -> str:
         "blindhit_disclosure_overdue_seconds_max",
         "How far the most overdue received request is past its deadline.",
     ).set(max(((now - r.due_at).total_seconds() for r in overdue), default=0.0))
+    refused = gauge(
+        "blindhit_requests_refused_today",
+        "Requests of peers refused today (UTC), by reason; the audit log holds each refusal.",
+        ["reason"],
+    )
+    for reason, count in sorted(refusals_on(database, now.date()).items()):
+        refused.labels(reason).set(count)
     text = generate_latest(registry).decode("utf-8")
     return _WHOLE_VALUE.sub(r"\1", text)
 

@@ -12,7 +12,7 @@ one fits, and a request refused by the quota leaves the count unchanged.
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from crypto.errors import PeerError, StorageError, UnknownPeer
@@ -22,7 +22,7 @@ from node.storage.sqlite import Store
 from node.storage.times import format_time
 from protocol.admission import FRESHNESS, REQUEST_ID_BYTES, Admission, Rule
 
-__all__ = ["PolicyEngine"]
+__all__ = ["PolicyEngine", "refusals_on"]
 
 
 class PolicyEngine:
@@ -133,3 +133,23 @@ def _scope(rule: Rule) -> str:
     # A peer has at most one rule per dataset (node.config refuses overlaps), so the sorted
     # dataset names identify the rule whose quota is charged.
     return ",".join(sorted(rule.datasets))
+
+
+def refusals_on(database: Path, day: date) -> dict[str, int]:
+    """Requests refused on `day` (UTC), by reason, read-only (for `blindhit metrics`).
+
+    A database from before refusals were counted reads as none.
+    """
+    store = Store(database, NODE_SCHEMA, read_only=True, create=False)
+    try:
+        with store.read() as db:
+            try:
+                rows = db.execute(
+                    "SELECT reason, SUM(count) FROM policy_refusals WHERE day = ? GROUP BY reason",
+                    (day.isoformat(),),
+                ).fetchall()
+            except sqlite3.OperationalError:
+                return {}
+    finally:
+        store.close()
+    return {str(reason): int(count) for reason, count in rows}

@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from unit.conftest import HIT_PROBE, PURPOSE, Pair
 
+from cli.metrics import collect
 from crypto.oprf import Mode, OprfClient, Suite
 from node.audit import AuditEntry, AuditLog, Decision, EntryKind
 from node.owner.refusals import RefusalLog
@@ -193,6 +194,10 @@ def test_a_flood_of_refusals_costs_one_entry_and_a_count(memory_pair: Pair) -> N
             "AND reason = 'quota_exceeded'"
         ).fetchone()
     assert count == 25
+    # And `blindhit metrics` reports them, read-only.
+    runtime = memory_pair.owner.runtime
+    text = collect(runtime.config.node.database, runtime.config.datasets, datetime.now(UTC))
+    assert 'blindhit_requests_refused_today{reason="quota_exceeded"} 25' in text.splitlines()
 
 
 def test_windows_close_by_time_and_pairs_apart(tmp_path_factory: pytest.TempPathFactory) -> None:
