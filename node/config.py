@@ -26,6 +26,7 @@ id = "de-bka"
 endpoint = "bka.example.de:7443"
 certificate_fingerprint = "sha256:<64 hex>"  # optional pin of the peer's mTLS certificate
 identity_key = "de-bka+1a2b3c4d+AQ..."       # the peer's signed-note verifier key
+datasets = ["persons"]       # optional: the datasets it offers (a check of every dataset uses them)
 
 [datasets.persons]           # zero or more; the table name is the dataset name
 suite = "ristretto255-SHA512"  # or "P256-SHA256"
@@ -354,6 +355,7 @@ def _handling(text: str) -> Handling:
 
 NodeId = Annotated[str, AfterValidator(problem_of(check_node_id))]
 Fingerprint = Annotated[str, AfterValidator(problem_of(check_fingerprint))]
+DatasetName = Annotated[str, AfterValidator(problem_of(check_dataset_name))]
 FilePath = Annotated[str, AfterValidator(_file_path)]
 """A file path, relative to the directory of the file that names it."""
 Endpoint = Annotated[HostPort, from_text(problem_of(parse_host_port))]
@@ -415,6 +417,7 @@ class _PeerTable(Schema):
     endpoint: Endpoint
     certificate_fingerprint: Fingerprint | None = None
     identity_key: Verifier
+    datasets: list[DatasetName] = Field(default_factory=list)
 
 
 class _FederationTable(Schema):
@@ -474,9 +477,7 @@ class _NodeFile(Schema):
     keys: KeysTable
     limits: _LimitsTable = _LimitsTable()
     peers: list[_PeerTable] = Field(default_factory=list)
-    datasets: dict[
-        Annotated[str, AfterValidator(problem_of(check_dataset_name))], _DatasetTable
-    ] = Field(default_factory=dict)
+    datasets: dict[DatasetName, _DatasetTable] = Field(default_factory=dict)
     policy: list[_PolicyTable] = Field(default_factory=list)
     disclosure_rules: list[_DisclosureRuleTable] = Field(default_factory=list)
     federation: _FederationTable | None = None
@@ -577,7 +578,9 @@ class _NodeFile(Schema):
             node=NodeSettings(node.id, node.country, node.listen, directory / node.database),
             keys=self.keys.settings(directory),
             limits=Limits(**dict(limits)),
-            peers=tuple(Peer(**dict(peer)) for peer in self.peers),
+            peers=tuple(
+                Peer(**{**dict(peer), "datasets": tuple(peer.datasets)}) for peer in self.peers
+            ),
             datasets=tuple(
                 Dataset(
                     name,
@@ -694,6 +697,7 @@ def _document(config: NodeConfig) -> dict[str, Any]:
                     else {"certificate_fingerprint": peer.certificate_fingerprint}
                 ),
                 "identity_key": peer.identity_key.verifier_key(),
+                **({"datasets": list(peer.datasets)} if peer.datasets else {}),
             }
             for peer in config.peers
         ]
@@ -752,6 +756,7 @@ _EXAMPLE_SECTIONS: Final = (
     'endpoint = "bka.example.de:7443"',
     'certificate_fingerprint = "sha256:..."   # optional pin of its mTLS certificate',
     'identity_key = "de-bka+1a2b3c4d+AQ..."   # as printed by its `blindhit init`',
+    'datasets = ["persons"]                   # what it offers, for checks of every dataset',
     "",
     "[datasets.persons]",
     'suite = "ristretto255-SHA512"            # or "P256-SHA256"',

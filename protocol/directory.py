@@ -678,6 +678,8 @@ class Peer:
     endpoint: HostPort
     identity_key: Ed25519Verifier
     certificate_fingerprint: str | None = None
+    datasets: tuple[str, ...] = ()
+    """The datasets it offers, by name (from the directory, or `[[peers]] datasets`)."""
 
 
 def peers_from_directory(directory: Directory, own_id: str) -> tuple[Peer, ...]:
@@ -703,7 +705,13 @@ def peers_from_directory(directory: Directory, own_id: str) -> tuple[Peer, ...]:
             f"node {own_id!r} is not a member in directory version {directory.version}: {why}"
         )
     return tuple(
-        Peer(member.id, member.endpoint, member.identity_key, member.certificate_fingerprint)
+        Peer(
+            member.id,
+            member.endpoint,
+            member.identity_key,
+            member.certificate_fingerprint,
+            tuple(dataset.name for dataset in member.datasets),
+        )
         for member in directory.members
         if member.id != own_id
     )

@@ -139,6 +139,18 @@ class Querier:
                 self._clients[peer.id] = client
             return client
 
+    def sync(self, target: Target, purpose: RequestPurpose) -> CachedIndex:
+        """Sync `target`'s index now: a delta from the cached epoch, or nothing when current.
+
+        Raises:
+            InputError: the target's peer is not in node.toml's [[peers]] or the directory.
+            PeerUnavailable, PeerRefused, PeerError: as a check's sync would.
+        """
+        peer = self._config.peer(target.peer)
+        if peer is None:
+            raise InputError(f"peer {target.peer} is not in node.toml's [[peers]]")
+        return self._sync(self._client(peer), target.dataset, purpose, refresh=True)
+
     def check(
         self,
         probes: Sequence[Mapping[str, object]],

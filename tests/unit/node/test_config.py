@@ -383,6 +383,12 @@ BAD_CASES = [
         "[datasets]\ndocuments = 5\n[datasets.x]",
         "datasets.documents: expected a table, got integer 5",
     ),
+    (
+        "peer-dataset-name",
+        'identity_key = "' + verifier_key("de-bka", 1) + '"',
+        'identity_key = "' + verifier_key("de-bka", 1) + '"\ndatasets = ["persons", "No Such"]',
+        "peers[0].datasets[1]: expected a dataset name",
+    ),
 ]
 
 
@@ -475,6 +481,21 @@ def test_passphrase_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv(variable)
     with pytest.raises(InputError, match=f"{variable} holding the passphrase is not set"):
         KeySettings(passphrase_env=variable).read_passphrase()
+
+
+def test_a_peer_may_list_the_datasets_it_offers(tmp_path: Path) -> None:
+    key_line = 'identity_key = "' + verifier_key("de-bka", 1) + '"'
+    path = write(
+        tmp_path, GOOD.replace(key_line, key_line + '\ndatasets = ["persons", "vehicles"]')
+    )
+    config = load_config(path)
+    peer = config.peer("de-bka")
+    assert peer is not None
+    assert peer.datasets == ("persons", "vehicles")
+    # It survives a render and a load, and a peer without the key offers none it names.
+    again = write(tmp_path, render_config(config))
+    assert load_config(again).peers == config.peers
+    assert load_config(write(tmp_path, GOOD)).peers[0].datasets == ()
 
 
 def test_peer_is_hashable_and_frozen() -> None:
