@@ -1,5 +1,8 @@
 """`blindhit check`: check one person or a manifest against peers, blinded, in parallel.
 
+Without `--dataset`, every dataset each peer offers is checked: the datasets the federation
+directory lists for each member, or `[[peers]] datasets` for peers configured by hand.
+
 Exit status: 0 when every peer answered and nothing hit, 1 when anything hit, 3 when nothing hit
 but some peer did not answer (the result is incomplete), 2 for bad input or a node that cannot
 start. A hit says only that the owner holds something: the match reference is what a disclosure
@@ -22,7 +25,7 @@ from crypto.errors import FederationError, InputError
 from protocol.admission import QueryMode
 
 if TYPE_CHECKING:
-    from node.querier.checker import PeerResult
+    from node.querier.checker import PeerResult, Target
     from node.runtime import NodeRuntime
 
 __all__ = ["EXIT_HIT", "EXIT_INCOMPLETE", "EXIT_NO_HIT", "register"]
@@ -49,6 +52,11 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
         description=(
             "Check a person or a manifest against peers' datasets. The peers never see the "
             "probes. Exit 0 no hit, 1 hit, 3 incomplete (a peer did not answer), 2 error. "
+            "A manifest is CSV with a header row, or JSON Lines, one person per row: columns "
+            "id (your label for the row, never sent), name or family_name and given_names, "
+            "date_of_birth (or dob), nationality, sex, document_type, document_number, "
+            "document_issuing_country (or document_country), and the other record fields of "
+            "`blindhit keys`; other columns are ignored with a warning. "
             "Example: blindhit check --node fr-node --dataset watchlist --name 'Usama bin Ladin' "
             "--dob 1957-03-10 --officer of-17 --purpose border-check "
             "--legal-basis EU-2016/680:Art.8 --case FR-2026-17"
@@ -63,7 +71,13 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
     probe.add_argument("--document-number", help="passport or identity document number")
     probe.add_argument("--document-country", help="issuing country of the document (alpha-3)")
     probe.add_argument("--manifest", type=Path, help="a CSV or JSON Lines file of persons")
-    parser.add_argument("--dataset", required=True, help="the peers' dataset to check against")
+    parser.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        help="a dataset to check (repeatable; default: every dataset each peer offers, from the "
+        "directory or [[peers]] datasets)",
+    )
     parser.add_argument(
         "--peer", action="append", default=[], help="a peer id (repeatable; default: all peers)"
     )
@@ -131,6 +145,7 @@ def _manifest(path: Path) -> tuple[list[str], list[dict[str, object]]]:
             rows.append({key: value for key, value in row.items() if value not in ("", None)})
     if not rows:
         raise InputError(f"{path}: the manifest holds no person")
+    rows = _known_columns(path, rows)
     if len(rows) > MAX_MANIFEST_ROWS:
         raise InputError(f"{path}: {len(rows)} persons; at most {MAX_MANIFEST_ROWS} per check")
     labels = [
@@ -139,9 +154,74 @@ def _manifest(path: Path) -> tuple[list[str], list[dict[str, object]]]:
     return labels, rows
 
 
+# Columns named as `check`'s own flags are read as the fields those flags set.
+_COLUMN_ALIASES = {"dob": "date_of_birth", "document_country": "document_issuing_country"}
+
+
+def _known_columns(path: Path, rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Rename the flag-named columns, drop (and name once, on stderr) the unknown ones."""
+    from protocol.match_keys.records import KNOWN_FIELDS
+
+    unknown: set[str] = set()
+    known_rows = []
+    for row in rows:
+        renamed = {_COLUMN_ALIASES.get(key, key): value for key, value in row.items()}
+        unknown.update(key for key in renamed if key not in KNOWN_FIELDS)
+        known_rows.append({k: v for k, v in renamed.items() if k in KNOWN_FIELDS})
+    if unknown:
+        print(
+            f"blindhit: warning: {path}: ignoring unknown columns {', '.join(sorted(unknown))}",
+            file=sys.stderr,
+        )
+    return known_rows
+
+
+def _targets(args: argparse.Namespace, node: NodeRuntime) -> list[Target]:
+    """(peer, dataset) pairs to check: what the options name, else every dataset offered."""
+    from node.querier.checker import Target
+
+    wanted: list[str] = args.dataset
+    if args.all:
+        if args.peer:
+            raise InputError("give --all or --peer, not both")
+        membership = node.membership
+        if membership is None or membership.directory is None:
+            raise InputError("--all needs [federation] in node.toml")
+        targets = [
+            Target(member.id, dataset.name)
+            for member in membership.directory.members
+            if member.id != node.config.node.id
+            for dataset in member.datasets
+            if not wanted or dataset.name in wanted
+        ]
+        if not targets:
+            offered = " or ".join(wanted) if wanted else "a dataset"
+            raise InputError(f"no other member of the federation offers {offered}")
+        return targets
+    peers = []
+    for peer_id in args.peer or [peer.id for peer in node.config.peers]:
+        peer = node.config.peer(peer_id)
+        if peer is None:
+            raise InputError(f"peer {peer_id} is not in node.toml's [[peers]]")
+        peers.append(peer)
+    targets = [
+        Target(peer.id, dataset)
+        for peer in peers
+        # A peer whose datasets are known is asked only for those it offers.
+        for dataset in (
+            wanted if not peer.datasets else [d for d in peer.datasets if not wanted or d in wanted]
+        )
+    ]
+    if not targets:
+        raise InputError(
+            "no peer offers a dataset to check: name one with --dataset, or list what each "
+            "peer offers in node.toml's [[peers]] datasets"
+        )
+    return targets
+
+
 def _run(args: argparse.Namespace) -> int:
     # Imported when the verb runs, not when the parser is built (see cli.main).
-    from node.querier.checker import Target
     from node.runtime import NodeRuntime
     from protocol.check import RequestPurpose
 
@@ -150,17 +230,7 @@ def _run(args: argparse.Namespace) -> int:
     with NodeRuntime.open(args.node) as node:
         if node.membership is not None:
             _refresh(node)
-        if args.all:
-            if args.peer:
-                raise InputError("give --all or --peer, not both")
-            if node.membership is None:
-                raise InputError("--all needs [federation] in node.toml")
-            peers = node.membership.members_offering(args.dataset)
-            if not peers:
-                raise InputError(f"no other member of the federation offers {args.dataset}")
-        else:
-            peers = args.peer or [peer.id for peer in node.config.peers]
-        targets = [Target(peer, args.dataset) for peer in peers]
+        targets = _targets(args, node)
         results = node.querier().check(
             probes, targets, purpose, QueryMode(args.mode), relayed=args.all
         )
@@ -214,10 +284,11 @@ def _report(labels: Sequence[str], results: Sequence[PeerResult]) -> dict[str, o
 
 def _probe_result(result: PeerResult, number: int) -> Mapping[str, object]:
     if result.status != "answered":
-        return {"peer": result.peer, "status": result.status}
+        return {"peer": result.peer, "dataset": result.dataset, "status": result.status}
     outcome = result.outcomes[number]
     return {
         "peer": result.peer,
+        "dataset": result.dataset,
         "status": "hit" if outcome.hit else "no hit",
         "keys": [
             {

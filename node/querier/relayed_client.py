@@ -97,11 +97,17 @@ class FanOutBatch:
         """Queue one signed request and wait for the member's answer."""
         future: Future[federation_pb2.FanOutAnswer] = Future()
         item = federation_pb2.RelayedRequest(member=member, method=method, envelope=envelope)
-        with self._lock:
-            if self._round_started is None:
-                self._round_started = time.monotonic()
-                threading.Thread(target=self._linger, daemon=True).start()
-            self._pending[member] = (item, future)
+        while True:
+            with self._lock:
+                # Answers come back by member, so a round holds one request per member: a
+                # second dataset of the same member goes in the next round.
+                if member not in self._pending:
+                    if self._round_started is None:
+                        self._round_started = time.monotonic()
+                        threading.Thread(target=self._linger, daemon=True).start()
+                    self._pending[member] = (item, future)
+                    break
+            self._flush()
         self._maybe_flush()
         return future.result()
 

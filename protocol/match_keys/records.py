@@ -36,6 +36,7 @@ import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from crypto.errors import InputError
 from protocol.match_keys.countries import normalise_country
@@ -43,6 +44,7 @@ from protocol.match_keys.dates import PartialDate, parse_date
 from protocol.match_keys.dna import DnaProfile, parse_dna_profile
 
 __all__ = [
+    "KNOWN_FIELDS",
     "Account",
     "DatedField",
     "DocumentType",
@@ -221,6 +223,8 @@ _KNOWN = (
     _PERSON_FIELDS | set(_FLAT_DOCUMENT) | set(_FLAT_ACCOUNT) | set(_FLAT_VEHICLE)
     | _OTHER_FIELDS | _METADATA
 )  # fmt: skip
+KNOWN_FIELDS: Final = frozenset(_KNOWN)
+"""Every top-level field a record (or a probe) may carry."""
 _DOCUMENT_SEPARATORS = re.compile(r"[\s_\-'.]+")
 
 # Pure parsers of single values, cached; an error is raised afresh on every call.

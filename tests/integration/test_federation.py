@@ -295,3 +295,31 @@ def test_undecodable_requests_are_invalid_arguments(federation: DemoFederation) 
 
 def _raw(data: bytes) -> bytes:
     return data
+
+
+def test_a_check_without_a_dataset_asks_every_dataset_of_every_member(
+    shared: DemoFederation, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "manifest.csv"
+    # Columns named as check's flags (dob, document_country) are read as those fields; columns
+    # the check does not know (passenger_id, seat) are left out, with a warning that names them.
+    manifest.write_text(
+        "id,passenger_id,seat,name,dob,document_number,document_country\n"
+        "P1,X-1,12A,Anna Kowalczyk,1988-11-02,EK 4471902,POL\n"
+        "P2,X-2,12B,Jean Dupont,1970-05-05,,\n",
+        encoding="utf-8",
+    )
+    members = sorted(member.node_id for member in SMALL if member.node_id != QUERIER)
+    for relay in (["--all"], []):
+        result = blindhit(
+            "check", "--node", shared.node_dir(QUERIER), "--manifest", manifest, *relay,
+            *CASE, "--json",
+        )  # fmt: skip
+        assert result.returncode in (0, 1), result.stderr
+        assert "ignoring unknown columns passenger_id, seat" in result.stderr
+        report = json.loads(result.stdout)
+        assert sorted((p["peer"], p["dataset"]) for p in report["peers"]) == [
+            (member, "watchlist") for member in members
+        ]
+        assert {p["status"] for p in report["peers"]} == {"answered"}
+        assert [p["probe"] for p in report["probes"]] == ["P1", "P2"]
