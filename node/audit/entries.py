@@ -112,6 +112,9 @@ class EntryKind(StrEnum):
     CHECK_RELAYED = "check_relayed"
     """This node (the coordinating node) relayed the counterpart's signed check to the member
     `relayed_to` and passed its signed answer back (fan-out)."""
+    REFERRAL_RAISED = "referral_raised"
+    """A partner's screening (`officer`: the partner's client id) hit at the counterpart's
+    `dataset`; the country's officers hold the referral (`node.desk.referrals`)."""
     REQUEST_REFUSED = "request_refused"
     """This node refused `element_count` requests of the counterpart for `reason` before it
     evaluated anything: one that could not be read far enough to name a dataset, or the count of
@@ -216,6 +219,7 @@ _REQUIRED: Final[Mapping[str, frozenset[str]]] = {
         {"counterpart", "relayed_to", "element_count", "request_digest", "decision"}
     ),
     EntryKind.REQUEST_REFUSED: frozenset({"counterpart", "element_count", "decision", "reason"}),
+    EntryKind.REFERRAL_RAISED: frozenset({"officer", "counterpart", "dataset", "case_reference"}),
 }
 _ONLY_FOR: Final[Mapping[str, frozenset[str]]] = {
     "hit_count": frozenset({EntryKind.CHECK_SENT, EntryKind.OWNER_MATCH}),

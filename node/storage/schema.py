@@ -23,6 +23,9 @@ subset of version 1; step 1 creates what is missing (`IF NOT EXISTS`) and keeps 
   request, as its signed index header says (0 until the next sync tells).
 - Step 5: `policy_refusals`, how many requests of each peer were refused for each reason on
   each UTC day (`node.owner.refusals`; the audit log holds the entries themselves).
+- Step 6: the check desk's tables: its clients (`desk_clients`, tokens as SHA-256 only), the
+  probes each checked per day (`desk_usage`), and the referrals partners' checks raised
+  (`desk_referrals`) (`node.desk`).
 """
 
 from __future__ import annotations
@@ -298,6 +301,35 @@ def _one_time_spelling(connection: sqlite3.Connection) -> None:
     connection.executemany("INSERT INTO policy_seen_requests VALUES (?, ?, ?)", kept)
 
 
+_DESK_TABLES: Final = """
+CREATE TABLE IF NOT EXISTS desk_clients (
+    id TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    token_sha256 BLOB NOT NULL UNIQUE,
+    purpose TEXT,
+    legal_basis TEXT,
+    daily_quota INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE TABLE IF NOT EXISTS desk_usage (
+    client TEXT NOT NULL,
+    day TEXT NOT NULL,
+    probes INTEGER NOT NULL,
+    PRIMARY KEY (client, day)
+);
+CREATE TABLE IF NOT EXISTS desk_referrals (
+    id TEXT PRIMARY KEY,
+    client TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    traveller TEXT NOT NULL,
+    probe TEXT NOT NULL,
+    hits TEXT NOT NULL,
+    state TEXT NOT NULL
+);
+"""
+
+
 def _peer_batch_limits(connection: sqlite3.Connection) -> None:
     # A file whose version was lost may have the column already: add it only where it is missing.
     columns = {row[1] for row in connection.execute("PRAGMA table_info(peer_indexes)")}
@@ -322,5 +354,6 @@ NODE_SCHEMA: Final = Schema(
             "peer TEXT NOT NULL, reason TEXT NOT NULL, day TEXT NOT NULL, "
             "count INTEGER NOT NULL, PRIMARY KEY (peer, reason, day));",
         ),
+        Migration(6, "the check desk's clients, usage and referrals", _DESK_TABLES),
     ),
 )

@@ -83,6 +83,16 @@ def entry_of(kind: EntryKind, /, **overrides: Any) -> AuditEntry:
             "request_digest": DIGEST,
             "decision": Decision.ANSWERED,
         }
+    elif kind is EntryKind.REFERRAL_RAISED:
+        fields |= {
+            "officer": "airline-lh",
+            "counterpart": "fr.dcpj",
+            "dataset": "persons",
+            "purpose": "carrier-screening",
+            "legal_basis": "EU-2016/681",
+            "case_reference": "S-7KQ2M9XW4T",
+            "reason": "R-7KQ2M9XW4T",
+        }
     elif kind is EntryKind.REQUEST_REFUSED:
         fields |= {
             "counterpart": "de.bka",

@@ -101,7 +101,7 @@ def test_schema_tables_are_prefixed_and_versioned(tmp_path: Path) -> None:
     dataset_names = [name for name in names if "ds_" in name]
     assert {"ds_datasets", "ds_keys", "ds_records", "ds_tags", "ds_epochs"} <= set(dataset_names)
     assert all(name.startswith(("ds_", "sqlite_autoindex_ds_")) for name in dataset_names)
-    prefixes = ("ds_", "audit_", "policy_", "dr_", "mb_", "peer_indexes", "meta")
+    prefixes = ("ds_", "audit_", "policy_", "dr_", "mb_", "desk_", "peer_indexes", "meta")
     assert all(name.removeprefix("sqlite_autoindex_").startswith(prefixes) for name in names)
     version = connection.execute("PRAGMA user_version")
     assert version.fetchone() == (SCHEMA_VERSION,)

@@ -15,8 +15,8 @@ import pytest
 from unit.conftest import HIT_PROBE, MISS_PROBE, OWNERS, PURPOSE, Federation, Pair
 
 from crypto.errors import InputError
+from node.desk.checks import CheckDesk, MemberAnswer
 from node.querier.checker import Target
-from node.querier.desk import CheckDesk, MemberAnswer
 
 OWNER_IDS = sorted(owner for owner, _ in OWNERS)
 
