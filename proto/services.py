@@ -21,10 +21,11 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
-from proto.blindhit.v1 import audit_pb2, disclosure_pb2, federation_pb2, match_pb2
+from proto.blindhit.v1 import audit_pb2, checks_pb2, disclosure_pb2, federation_pb2, match_pb2
 
 __all__ = [
     "AUDIT",
+    "CHECKS",
     "DIRECTORY",
     "DISCLOSURE",
     "FAN_OUT",
@@ -136,6 +137,7 @@ def _shape(*, client_streaming: bool, server_streaming: bool) -> str:
 MATCH = Service(match_pb2.DESCRIPTOR.services_by_name["Match"])
 DISCLOSURE = Service(disclosure_pb2.DESCRIPTOR.services_by_name["Disclosure"])
 AUDIT = Service(audit_pb2.DESCRIPTOR.services_by_name["Audit"])
+CHECKS = Service(checks_pb2.DESCRIPTOR.services_by_name["Checks"])
 DIRECTORY = Service(federation_pb2.DESCRIPTOR.services_by_name["Directory"])
 FAN_OUT = Service(federation_pb2.DESCRIPTOR.services_by_name["FanOut"])
 WITNESS = Service(federation_pb2.DESCRIPTOR.services_by_name["Witness"])
