@@ -1,4 +1,8 @@
-"""The member node: storage, policy, audit log, gRPC services and the command line."""
+"""The member node, in rooms by role: owner/, querier/, desk/, datasets/, keys/, audit/, storage/.
+
+`transport/` holds what both sides of the peer-facing gRPC transport share; the command line is
+`cli/`. See docs/architecture.md.
+"""
 
 import os
 

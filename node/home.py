@@ -1,4 +1,4 @@
-"""The node directory: its layout, and `init_node_directory`, which creates one.
+"""The node's folder on disk: its layout, and `init_node_directory`, which creates one.
 
 Layout (directories 0700, private keys and the database 0600, public files 0644):
 

@@ -1,4 +1,4 @@
-"""Building a dataset's match index: parallel OPRF evaluation, incremental epochs, padding, logging.
+"""Building a dataset's match index: epochs from an import or a key rotation, padding, logging.
 
 Every record's match keys (`protocol.match_keys.derive_keys`) are evaluated with the dataset's OPRF
 key (RFC 9497 Evaluate, the suite and mode of the dataset); the first 32 bytes of each output are

@@ -1,4 +1,4 @@
-"""The check desk: this node's querier side as a long-running service, every database in one check.
+"""Checks at the desk: every dataset of every member in one check, indexes synced ahead of time.
 
 A border post, a national border system or a mobile officer checks a traveller against every
 dataset of every member at once. `CheckDesk` is what serves them (the local APIs stand on it):

@@ -1,3 +1,3 @@
-"""What both sides of the peer-facing gRPC transport share: signed envelopes, error statuses."""
+"""What every gRPC side shares: signed envelopes, error statuses and options, wire values."""
 
 __all__: list[str] = []
