@@ -175,6 +175,12 @@ class Querier:
             peers[target.peer] = peer
         if relayed:
             return self._check_relayed(probes, targets, peers, purpose, mode)
+        if len(targets) == 1:
+            # One target: on this thread, without handing it to another and waiting for it.
+            (target,) = targets
+            return [
+                self._one(self._client(peers[target.peer]), target.dataset, probes, purpose, mode)
+            ]
         with ThreadPoolExecutor(max_workers=min(len(targets), 64)) as pool:
             futures = [
                 pool.submit(
