@@ -45,7 +45,34 @@ __all__ = ["MAX_LISTED", "Progress", "register"]
 MAX_LISTED: Final = 50
 """Errors (or warnings) listed one per line before the rest are only counted."""
 
-_EXAMPLE = """Example:
+_EXAMPLE = """The mapping file (TOML) says which input column holds what, for example:
+
+  format = "csv"               # or "jsonl"; by default from the file's extension
+  delimiter = ","              # CSV only
+  id = "REF"                   # the column of the record id (required); a known id is updated
+  delete = "ACTION"            # optional: a row whose ACTION is "delete" removes the record
+  [fields]                     # record field = input column; fields make the match keys
+  name = "FULL_NAME"
+  date_of_birth = "DOB"
+  document_number = "PASSPORT_NO"
+  document_issuing_country = "PASSPORT_COUNTRY"
+  [metadata]                   # metadata name = input column; stored, never a match key
+  person_status = "STATUS"
+  notice_type = "NOTICE"
+  owner_reference = "FILE_REF"
+
+Record fields: name, family_name, given_names, aliases, date_of_birth, sex, nationality,
+nationalities, place_of_birth, document_type, document_number, document_issuing_country,
+iban, account_number, bank_id, vin, plate, plate_country, phone, email, dna, and the lists
+documents, accounts, vehicles, phones, emails (as JSON lists, in JSON Lines).
+Metadata: person_status, notice_type and warning_markers reach a querier only in an approved
+disclosure; owner_reference and handling_code never leave the node.
+
+With --skip-invalid, rejected records are written to --rejects as they were read (bytes that
+are not UTF-8 included), with their line and reason. SIGTERM or Ctrl-C stops an import with
+nothing written.
+
+Example:
   blindhit import --node ./fr-ct --dataset persons --mapping persons.toml wanted.csv
   blindhit import --node ./fr-ct --dataset persons --mapping persons.toml wanted.csv \\
       --skip-invalid --rejects wanted.rejects.csv"""

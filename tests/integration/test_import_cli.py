@@ -595,3 +595,17 @@ def test_sigkill_of_an_import_ends_its_workers(node: Path, tmp_path: Path) -> No
         for pid in _alive(started):  # Never leave an orphan behind, even when the test fails.
             os.kill(pid, signal.SIGKILL)
     assert snapshot(node / "node.db") == before
+
+
+def test_the_help_shows_a_mapping_that_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["import", "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    example = text[text.index("for example:\n") : text.index("\nRecord fields:")]
+    toml = "\n".join(line.removeprefix("  ") for line in example.splitlines()[1:])
+    mapping = parse_mapping(toml, Path("help.toml"))
+    assert mapping.id_column == "REF"
+    assert mapping.metadata["owner_reference"] == "FILE_REF"
+    assert "owner_reference and handling_code never leave the node" in text
+    assert "stored, never a match key" in text
