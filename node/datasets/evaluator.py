@@ -26,7 +26,8 @@ it when the parent process ends, by whatever cause, and the sentinel becomes rea
 thread in the worker waits on it and ends the worker at once. This was chosen over
 `prctl(PR_SET_PDEATHSIG)`, which is Linux only and fires when the *thread* that started the worker
 ends rather than the process, and over polling `os.getppid()`, which notices late; the sentinel
-works wherever `spawn` does and needs no file descriptor of our own.
+works wherever `spawn` does and needs no file descriptor of our own. Workers ignore SIGINT: Ctrl-C
+reaches the whole process group, and it is the parent that stops the pool.
 """
 
 from __future__ import annotations

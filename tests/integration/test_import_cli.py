@@ -2,7 +2,9 @@
 
 The CLI runs in-process through `main([...])`, except where a process must die: the crash test
 runs an import in a child process, stops it inside the write transaction and kills it with
-SIGKILL, then checks that the previous epoch is intact and that the next import works.
+SIGKILL, then checks that the previous epoch is intact and that the next import works; the
+signal tests send SIGTERM or SIGKILL to an import whose worker processes run, and check that
+every process it started ends within seconds and that the dataset is unchanged.
 """
 
 from __future__ import annotations
