@@ -31,6 +31,7 @@ from crypto.errors import CryptoError, InputError
 
 if TYPE_CHECKING:
     from crypto.cosignature import CosignatureVerifier
+    from crypto.signed_note import Ed25519Verifier
     from node.audit.checkpoints import CheckpointIssuer
     from node.audit.receipts import Receipt
     from node.audit.store import AuditLog
@@ -125,9 +126,10 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
     verify.add_argument("--export", type=Path, required=True, help="export directory")
     verify.add_argument(
         "--public-key",
-        type=Path,
         required=True,
-        help="the node's public key: PEM, or a verifier key <name>+<id>+<base64>",
+        metavar="FILE_OR_VKEY",
+        help="the node's public key: a file holding a PEM public key or a verifier key (a node's "
+        "keys/identity.vkey), or the verifier key <name>+<key ID>+<base64> itself",
     )
     verify.add_argument("--origin", help="the log's origin (node id), for a PEM public key")
     verify.add_argument(
@@ -350,6 +352,26 @@ def _load_witness_key(value: str) -> CosignatureVerifier:
         ) from exc
 
 
+def _node_verifier(value: str, origin: str | None, fallback: str | None) -> Ed25519Verifier:
+    """The node's key from a file, or a verifier key given inline (as `--witness-key` takes)."""
+    # Imported when the verb runs, not when the parser is built (see cli.main).
+    from crypto.signed_note import Ed25519Verifier
+    from node.keys.identity import load_verifier
+
+    path = Path(value)
+    if path.exists() or "+" not in value:
+        return load_verifier(path, origin, fallback_name=fallback)
+    try:
+        verifier = Ed25519Verifier.from_verifier_key(value.strip())
+    except CryptoError as exc:
+        raise InputError(
+            f"--public-key: no file {value} and not a verifier key <name>+<key ID>+<base64>: {exc}"
+        ) from exc
+    if origin is not None and verifier.name != origin:
+        raise InputError(f"--public-key is named {verifier.name!r}, expected {origin!r}")
+    return verifier
+
+
 def _export_origin(directory: Path) -> str | None:
     """Return the origin line of an export's checkpoint, unverified, to name a PEM key."""
     # Imported when the verb runs, not when the parser is built (see cli.main).
@@ -364,13 +386,10 @@ def _export_origin(directory: Path) -> str | None:
 def _verify(args: argparse.Namespace) -> int:
     # Imported when the verb runs, not when the parser is built (see cli.main).
     from node.audit.verify import verify_export
-    from node.keys.identity import load_verifier
 
     if not args.export.is_dir():
         raise InputError(f"{args.export} is not an export directory")
-    verifier = load_verifier(
-        args.public_key, args.origin, fallback_name=_export_origin(args.export)
-    )
+    verifier = _node_verifier(args.public_key, args.origin, _export_origin(args.export))
     earlier = [
         (f"earlier checkpoint {path.name}", _read_text(path, "checkpoint"))
         for path in args.earlier_checkpoint

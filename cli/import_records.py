@@ -12,16 +12,24 @@ The whole import is one database transaction (`node.datasets.store`), followed b
 the new epoch (`node.datasets.build.log_epochs`), which also logs any epoch a crash left unlogged.
 Progress goes to stderr when it is a terminal (`cli.progress`: a bar over the bytes of the file
 read, then the phases of writing the epoch); the summary goes to stdout (`--json` for scripts).
+
+SIGTERM stops an import as Ctrl-C does: the transaction is rolled back, the worker processes end
+(`node.datasets.evaluator`), one line on stderr says that nothing was imported, and the exit
+status is 128 plus the signal number (130 for Ctrl-C, 143 for SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import signal
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Final
 
 from cli.options import add_node_argument, add_workers_argument
@@ -37,7 +45,34 @@ __all__ = ["MAX_LISTED", "Progress", "register"]
 MAX_LISTED: Final = 50
 """Errors (or warnings) listed one per line before the rest are only counted."""
 
-_EXAMPLE = """Example:
+_EXAMPLE = """The mapping file (TOML) says which input column holds what, for example:
+
+  format = "csv"               # or "jsonl"; by default from the file's extension
+  delimiter = ","              # CSV only
+  id = "REF"                   # the column of the record id (required); a known id is updated
+  delete = "ACTION"            # optional: a row whose ACTION is "delete" removes the record
+  [fields]                     # record field = input column; fields make the match keys
+  name = "FULL_NAME"
+  date_of_birth = "DOB"
+  document_number = "PASSPORT_NO"
+  document_issuing_country = "PASSPORT_COUNTRY"
+  [metadata]                   # metadata name = input column; stored, never a match key
+  person_status = "STATUS"
+  notice_type = "NOTICE"
+  owner_reference = "FILE_REF"
+
+Record fields: name, family_name, given_names, aliases, date_of_birth, sex, nationality,
+nationalities, place_of_birth, document_type, document_number, document_issuing_country,
+iban, account_number, bank_id, vin, plate, plate_country, phone, email, dna, and the lists
+documents, accounts, vehicles, phones, emails (as JSON lists, in JSON Lines).
+Metadata: person_status, notice_type and warning_markers reach a querier only in an approved
+disclosure; owner_reference and handling_code never leave the node.
+
+With --skip-invalid, rejected records are written to --rejects as they were read (bytes that
+are not UTF-8 included), with their line and reason. SIGTERM or Ctrl-C stops an import with
+nothing written.
+
+Example:
   blindhit import --node ./fr-ct --dataset persons --mapping persons.toml wanted.csv
   blindhit import --node ./fr-ct --dataset persons --mapping persons.toml wanted.csv \\
       --skip-invalid --rejects wanted.rejects.csv"""
@@ -130,7 +165,49 @@ def _print_summary(summary: dict[str, Any]) -> None:
         print(f"  rejected records written to {summary['rejects_file']}")
 
 
+class _Stop:
+    """Which signal stopped the import, and whether its epoch was committed by then."""
+
+    def __init__(self) -> None:
+        self.signal = signal.SIGINT
+        self.committed = False
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts(stop: _Stop) -> Iterator[None]:
+    """Let SIGTERM raise `KeyboardInterrupt` in the main thread, as SIGINT does by default."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # Only the main thread may set signal handlers.
+        return
+
+    def on_signal(number: int, frame: FrameType | None) -> None:
+        stop.signal = signal.Signals(number)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _run(args: argparse.Namespace) -> int:
+    stop = _Stop()
+    try:
+        with _sigterm_interrupts(stop):
+            return _import(args, stop)
+    except KeyboardInterrupt:
+        name = "SIGTERM" if stop.signal == signal.SIGTERM else "interrupted"
+        if stop.committed:
+            # The epoch was committed; a command that finds it unlogged logs it
+            # (`node.datasets.build.log_epochs`).
+            print(f"blindhit: {name}: the import was committed before it stopped", file=sys.stderr)
+        else:
+            print(f"blindhit: {name}: import stopped, nothing was imported", file=sys.stderr)
+        return 128 + int(stop.signal)
+
+
+def _import(args: argparse.Namespace, stop: _Stop) -> int:
     # Imported when the verb runs, not when the parser is built (see cli.main).
     from node.audit.store import AuditLog
     from node.datasets.build import ImportOptions, ImportRejected, import_records, log_epochs
@@ -180,6 +257,7 @@ def _run(args: argparse.Namespace) -> int:
             raise
         finally:
             progress.close()
+        stop.committed = True
         published = log_epochs(store, audit, config.node.id)
     epoch = next((e for e in published if e.dataset == dataset.name), result.epoch)
     result = dataclasses.replace(result, epoch=epoch)

@@ -100,7 +100,16 @@ def _dev_ca(args: argparse.Namespace, keys: KeySettings) -> CertificateAuthority
         )
     else:
         passphrase = keys.read_passphrase()
-    return load_ca(args.dev_ca, passphrase)
+    try:
+        return load_ca(args.dev_ca, passphrase)
+    except InputError as error:
+        if own_passphrase or "wrong passphrase" not in str(error):
+            raise
+        # The CA was tried with the node's passphrase; say how to give the CA's own.
+        raise InputError(
+            f"{error} (the dev CA was opened with the node's passphrase; give the CA's own with "
+            "--dev-ca-passphrase-env or --dev-ca-passphrase-file)"
+        ) from error
 
 
 def _summary(result: InitResult, ca: CertificateAuthority | None) -> dict[str, Any]:

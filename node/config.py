@@ -16,7 +16,8 @@ passphrase_env = "BLINDHIT_PASSPHRASE"
 # passphrase_file = "/run/secrets/blindhit"   (relative paths: to the node directory)
 
 [limits]                     # optional, defaults shown
-max_batch = 4096             # most elements in one request, whoever asks
+max_batch = 4096             # most elements (match keys, about 10 per person) in one request,
+                             # whoever asks
 max_message_bytes = 16777216 # gRPC send/receive limit
 deadline_seconds = 10.0      # deadline of a check call
 sync_deadline_seconds = 300.0  # deadline of a match-index sync
@@ -27,18 +28,22 @@ endpoint = "bka.example.de:7443"
 certificate_fingerprint = "sha256:<64 hex>"  # optional pin of the peer's mTLS certificate
 identity_key = "de-bka+1a2b3c4d+AQ..."       # the peer's signed-note verifier key
 datasets = ["persons"]       # optional: the datasets it offers (a check of every dataset uses them)
+                             # Both sides declare each other here: the owner to know who may ask,
+                             # the querier to know whom to ask.
 
-[datasets.persons]           # zero or more; the table name is the dataset name
+[datasets.persons]           # zero or more, declared by the owner of the records; the table
+                             # name is the dataset name
 suite = "ristretto255-SHA512"  # or "P256-SHA256"
 mode = "OPRF"                # or "VOPRF", "POPRF"
 pad_to_bucket = false        # pad the published index to a size bucket
 description = "Wanted persons"
 
-[[policy]]                   # zero or more; without a rule a peer may query nothing
-peer = "de-bka"
+[[policy]]                   # zero or more, declared by the owner for each querying peer;
+peer = "de-bka"              # without a rule a peer may query nothing
 datasets = ["persons"]
 modes = ["index", "owner-match"]
-max_batch = 1024             # optional, at most limits.max_batch (the default)
+max_batch = 1024             # optional, at most limits.max_batch (the default); elements are
+                             # match keys, about 10 per person, so 1024 is about 100 people
 daily_quota = 100000         # elements per UTC day, over all of this rule's datasets
 
 [federation]                 # optional: membership of a federation
@@ -747,9 +752,15 @@ def _document(config: NodeConfig) -> dict[str, Any]:
 _KEYS_COMMENT: Final = (
     "Where the passphrase of the private keys in keys/ comes from; never the passphrase."
 )
+_LIMITS_COMMENT: Final = (
+    "max_batch: the most elements in one request, whoever asks. Elements are match keys,",
+    "about 10 per person checked, so 4096 is a check of about 400 people in one request.",
+)
 # Written into a fresh configuration so that an operator sees the shape of what comes next.
 _EXAMPLE_SECTIONS: Final = (
-    "Peers, datasets and policy, for example:",
+    "Peers, datasets and policy, for example. Both sides declare each other in [[peers]]; the",
+    "owner of records declares its datasets and a [[policy]] rule for each peer that may query",
+    "them; a querier may list what a peer offers with datasets = [...] in its [[peers]] entry.",
     "",
     "[[peers]]",
     'id = "de-bka"',
@@ -768,7 +779,7 @@ _EXAMPLE_SECTIONS: Final = (
     'peer = "de-bka"',
     'datasets = ["persons"]',
     'modes = ["index", "owner-match"]',
-    "max_batch = 1024",
+    "max_batch = 1024                         # elements a request: match keys, ~10 per person",
     "daily_quota = 100000                     # elements per UTC day",
 )
 
@@ -794,6 +805,13 @@ def render_config(config: NodeConfig) -> str:
             for name, entry in value.items():
                 keys.add(name, to_item(entry))
             document.add(key, keys)
+        elif key == "limits":
+            limits = tomlkit.table()
+            for line in _LIMITS_COMMENT:
+                limits.add(tomlkit.comment(line))
+            for name, entry in value.items():
+                limits.add(name, to_item(entry))
+            document.add(key, limits)
         else:
             document.add(key, to_item(value))
     if not (config.peers or config.datasets or config.policy):

@@ -193,7 +193,8 @@ class Admission:
             raise PeerError("the request holds no elements")
         if self.elements > limit:
             raise BatchTooLarge(
-                f"the batch holds {self.elements} elements; at most {limit} allowed"
+                f"the batch holds {self.elements} elements; at most {limit} allowed "
+                "(elements are match keys, about 10 per person checked)"
             )
         self._step = _Step.AUTHORIZED
         self._rule = rule

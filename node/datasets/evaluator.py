@@ -16,6 +16,18 @@ reaches the workers once, as an argument of the pool's initializer (through the 
 child, never a file). Small jobs (fewer records than one chunk) are evaluated in the calling
 process, which saves the pool's start. The evaluation itself is the pure function `evaluate_inputs`
 (key and inputs in, tags out); `key_records` adds key derivation and is what a worker runs.
+
+Workers die with their parent, however it ends (an exception, SIGTERM, SIGKILL): a worker holds
+the key and about as much memory as an interpreter, and an orphan would run until the machine
+restarts. Each worker watches the sentinel of its parent (`multiprocessing.parent_process()`):
+with `spawn` it is the read end of the pipe through which the parent sent the worker its
+arguments, whose write end the parent holds open for the worker's lifetime, so the kernel closes
+it when the parent process ends, by whatever cause, and the sentinel becomes readable. A daemon
+thread in the worker waits on it and ends the worker at once. This was chosen over
+`prctl(PR_SET_PDEATHSIG)`, which is Linux only and fires when the *thread* that started the worker
+ends rather than the process, and over polling `os.getppid()`, which notices late; the sentinel
+works wherever `spawn` does and needs no file descriptor of our own. Workers ignore SIGINT: Ctrl-C
+reaches the whole process group, and it is the parent that stops the pool.
 """
 
 from __future__ import annotations
@@ -23,9 +35,12 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.connection import wait
 from types import TracebackType
 from typing import Final
 
@@ -38,6 +53,7 @@ from protocol.match_keys import derive_keys, get_profile, oprf_input
 
 __all__ = [
     "DEFAULT_CHUNK_RECORDS",
+    "ORPHAN_EXIT_STATUS",
     "Evaluator",
     "KeyedRecord",
     "available_cores",
@@ -51,6 +67,9 @@ DEFAULT_CHUNK_RECORDS: Final = 256
 # Tasks queued per worker: enough that no worker waits for the reader, few enough that memory
 # stays bounded whatever the size of the input.
 _IN_FLIGHT_PER_WORKER: Final = 3
+
+ORPHAN_EXIT_STATUS: Final = 70
+"""The exit status of a worker that ends because its parent ended."""
 
 
 def available_cores() -> int:
@@ -169,8 +188,27 @@ def key_records(
 _worker: _Keying | None = None
 
 
+def _watch_parent() -> None:
+    """End this worker process as soon as its parent process has ended (see the module doc)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:  # Not a child of multiprocessing: nothing to watch.
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        wait([sentinel])
+        # Exit at once, without running cleanups: the parent is gone and nobody reads results.
+        os._exit(ORPHAN_EXIT_STATUS)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _start_worker(suite_id: str, mode: int, private_key: bytes, profile: str, dataset: str) -> None:
     global _worker  # noqa: PLW0603 (one keying context per worker process, set once)
+    # Ctrl-C reaches the whole process group; the parent alone decides what it means and shuts
+    # the pool down, so a worker ignores it rather than dying mid-task with a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _watch_parent()
     _worker = _Keying(suite_id, mode, private_key, profile, dataset)
 
 

@@ -33,7 +33,9 @@ Input rules:
 
 - UTF-8 only. A byte-order mark at the start is skipped. A line that is not valid UTF-8 is an
   error naming that line (decoding goes line by line, so one bad line does not hide the others,
-  and CSV quoting still finds the right record boundaries).
+  and CSV quoting still finds the right record boundaries). Such a line is decoded with Python's
+  `surrogateescape` handler, which keeps each undecodable byte as a lone surrogate, and the rejects
+  file is encoded the same way, so a rejected record keeps its original bytes there.
 - CSV: the first non-empty row is the header (names stripped of surrounding blanks, no
   duplicates); quoting follows RFC 4180 as Python's `csv` reads it (strict mode: a stray quote
   is an error, not a guess), so a quoted field may span lines, and a record's line is the line
@@ -47,7 +49,8 @@ Input rules:
 
 With `--skip-invalid`, rejected input is written back by `write_rejects`, in the input's format,
 with two more columns (keys) `_line` and `_reason`; the mapping ignores unmapped columns, so the
-file can be corrected and imported again. It holds record data, so it is created with mode 0600
+file can be corrected and imported again (bytes that were not UTF-8 are written back as they
+were, for the operator to find). It holds record data, so it is created with mode 0600
 and never replaces an existing file.
 """
 
@@ -338,7 +341,7 @@ class RecordSource:
             raise InputError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
 
     def _lines(self, handle: BinaryIO, bad: dict[int, str]) -> Iterator[str]:
-        """Decoded physical lines; undecodable ones are noted in `bad` and decoded leniently."""
+        """Decoded physical lines; undecodable ones are noted in `bad` and decoded byte-exactly."""
         self.bytes_read = 0
         for number, raw in enumerate(handle, start=1):
             self.bytes_read += len(raw)
@@ -349,7 +352,9 @@ class RecordSource:
                 bad[number] = (
                     f"not valid UTF-8 (byte {exc.start + 1} of the line); save the file as UTF-8"
                 )
-                yield data.decode("utf-8", "replace")
+                # Kept reversible (see the module doc): the line is rejected, and written back
+                # to the rejects file with the bytes it had.
+                yield data.decode("utf-8", "surrogateescape")
 
     # -----------------------------------------------------------------------------------------
     # CSV.
@@ -527,14 +532,19 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def create_private_file(path: Path) -> io.TextIOWrapper:
-    """Create `path` for writing UTF-8 text with mode 0600; an existing file is an error."""
+    """Create `path` for writing UTF-8 text with mode 0600; an existing file is an error.
+
+    Lone surrogates from `surrogateescape` decoding are written back as the bytes they stand for.
+    """
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError as exc:
         raise InputError(f"{path} exists; choose a new file name (it is never replaced)") from exc
     except OSError as exc:
         raise InputError(f"cannot create {path}: {exc.strerror or exc}") from exc
-    return io.TextIOWrapper(os.fdopen(descriptor, "wb"), encoding="utf-8", newline="")
+    return io.TextIOWrapper(
+        os.fdopen(descriptor, "wb"), encoding="utf-8", errors="surrogateescape", newline=""
+    )
 
 
 def open_source(path: Path, mapping: ImportMapping) -> RecordSource:

@@ -48,7 +48,7 @@ from node.config import NodeConfig
 from node.keys.tls import certificate_fingerprint, node_id_from_auth_context
 from node.owner.policy import PolicyEngine
 from node.owner.refusals import UNKNOWN_PEER, RefusalLog
-from node.transport.envelope import Label, open_envelope, seal_envelope
+from node.transport.envelope import NOT_AN_ENVELOPE, Label, is_empty, open_envelope, seal_envelope
 from node.transport.rpc import RELAY_PEER, Refused, rpc
 from node.transport.wire import from_ms, purpose_fields
 from proto.blindhit.v1 import common_pb2, match_pb2
@@ -546,10 +546,15 @@ class MatchService:
 def _envelope(raw: bytes) -> common_pb2.SignedEnvelope:
     # Requests arrive as raw bytes (see node.owner.peer_server) so that an undecodable one is
     # answered INVALID_ARGUMENT here rather than INTERNAL by the gRPC runtime.
+    # An empty request decodes to an empty envelope; it is refused here too, before the signer
+    # it lacks is looked up.
     try:
-        return common_pb2.SignedEnvelope.FromString(raw)
+        envelope = common_pb2.SignedEnvelope.FromString(raw)
     except DecodeError:
-        raise PeerError("the request is not a signed envelope") from None
+        raise PeerError(NOT_AN_ENVELOPE) from None
+    if is_empty(envelope):
+        raise PeerError(NOT_AN_ENVELOPE)
+    return envelope
 
 
 def _chunks(header: match_pb2.IndexHeader, payload: bytes) -> Iterator[match_pb2.IndexChunk]:

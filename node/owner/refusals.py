@@ -14,6 +14,11 @@ request is recorded, with its reason code (`protocol.admission.refusal_reason`, 
   how many there were (`element_count`). So a flood of refused requests costs one entry per
   peer, reason and window, and an auditor still sees how many came.
 
+The first refusal of a window is also logged at WARNING (logger `blindhit.node`, which `blindhit
+serve` prints on stderr) as one line naming the peer, the reason code and the dataset when the
+request named one, never anything of the request's content; the rest of the window is silent, so
+a flood floods neither the audit log nor the operator's terminal.
+
 Peers are named by what their certificate says, or `unknown` when it names no node. The counts
 also go to `count` (the policy store's `policy_refusals`, per peer, reason and UTC day), which
 `blindhit metrics` reports.
@@ -21,6 +26,7 @@ also go to `count` (the policy store's `policy_refusals`, per peer, reason and U
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +47,8 @@ UNKNOWN_PEER: Final = "unknown"
 # Distinct (peer, reason) pairs held at once; past this, the oldest are flushed early, so that
 # a peer inventing names cannot grow the owner's memory either.
 _MAX_PAIRS: Final = 4096
+
+_log = logging.getLogger("blindhit.node")
 
 
 @dataclass
@@ -88,7 +96,18 @@ class RefusalLog:
                 window = self._open.pop(oldest)
                 expired.append((oldest, window))
         self._log_counts(expired)
-        index = self._audit.append(entry())
+        built = entry()
+        index = self._audit.append(built)
+        # Only codes reach this line: the peer's node id, the reason code and a dataset name, all
+        # validated by the audit entry; never a value of the request.
+        asked = f", dataset {built.dataset}" if built.dataset else ""
+        _log.warning(
+            "refused a request from %s: %s%s (further ones within %g s are only counted)",
+            peer,
+            reason,
+            asked,
+            self._window,
+        )
         if self._count is not None:
             self._count(peer, reason, 1)
         return index

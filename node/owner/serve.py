@@ -4,8 +4,8 @@ What it serves is the node's published datasets (`node.owner.published.StoredDat
 
 `serve` runs a node until SIGTERM or SIGINT: it logs epochs a crash left unlogged, binds the
 server, starts the checkpoint timer, prints one `listening on HOST:PORT` line on stdout, and on a
-signal stops taking requests, lets the ones in flight finish, signs a last checkpoint and closes
-the audit log after its last commit.
+signal stops taking requests, lets the ones in flight finish, signs a last checkpoint, prints one
+`<node id> stopped` line on stderr and closes the audit log after its last commit.
 """
 
 from __future__ import annotations
@@ -124,5 +124,7 @@ def _serve(
             match.close()
             timer.stop()
             runtime.checkpoints.issue()
+        # One line when the node has stopped cleanly, so that an operator sees it is not hung.
+        print(f"{config.node.id} stopped", file=sys.stderr, flush=True)
     finally:
         datasets.close()

@@ -21,7 +21,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from crypto.errors import PeerError, UnknownPeer
 from proto.blindhit.v1 import common_pb2
 
-__all__ = ["Label", "open_envelope", "seal_envelope"]
+__all__ = ["NOT_AN_ENVELOPE", "Label", "is_empty", "open_envelope", "seal_envelope"]
+
+NOT_AN_ENVELOPE = "the request is empty or not a signed envelope"
+"""The one message for bytes that decode to no envelope, or to one that names no signer."""
 
 # A signed body larger than this is refused before its signature is checked.
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -54,6 +57,11 @@ def seal_envelope(
     )
 
 
+def is_empty(envelope: common_pb2.SignedEnvelope) -> bool:
+    """Whether `envelope` names no signer, as empty request bytes decode (protobuf: all unset)."""
+    return not envelope.signer
+
+
 def open_envelope(
     label: Label,
     envelope: common_pb2.SignedEnvelope,
@@ -68,9 +76,12 @@ def open_envelope(
 
     Raises:
         UnknownPeer: the signer is not a node this node trusts.
-        PeerError: the signer differs from `expected_signer`, the body is too large, or the
-            signature does not verify.
+        PeerError: the envelope names no signer, the signer differs from `expected_signer`,
+            the body is too large, or the signature does not verify.
     """
+    # Checked first, so that an empty request is not reported as signed by the wrong node.
+    if is_empty(envelope):
+        raise PeerError(NOT_AN_ENVELOPE)
     if expected_signer is not None and envelope.signer != expected_signer:
         raise PeerError("the request is signed by another node than the one connected")
     public_key = trusted.get(envelope.signer)

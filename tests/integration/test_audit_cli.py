@@ -159,6 +159,24 @@ def test_checkpoint_prove_export_verify(
         capsys,
     )
     assert status == 0
+    # As --help says, the verifier key itself may be given instead of its file.
+    inline = node.verifier_key.read_text().strip()
+    status, out, err = run(
+        ["audit", "verify", "--export", str(export), "--public-key", inline], capsys
+    )
+    assert status == 0, out + err
+    assert "result: OK" in out
+    status, _, err = run(
+        ["audit", "verify", "--export", str(export), "--public-key", inline, "--origin", "x-y"],
+        capsys,
+    )
+    assert status == 2
+    assert f"--public-key is named {ORIGIN!r}, expected 'x-y'" in err
+    status, _, err = run(
+        ["audit", "verify", "--export", str(export), "--public-key", "a+b+c"], capsys
+    )
+    assert status == 2
+    assert "--public-key: no file a+b+c and not a verifier key" in err
 
 
 def test_receipts_directory_is_read(

@@ -2,7 +2,9 @@
 
 The CLI runs in-process through `main([...])`, except where a process must die: the crash test
 runs an import in a child process, stops it inside the write transaction and kills it with
-SIGKILL, then checks that the previous epoch is intact and that the next import works.
+SIGKILL, then checks that the previous epoch is intact and that the next import works; the
+signal tests send SIGTERM or SIGKILL to an import whose worker processes run, and check that
+every process it started ends within seconds and that the dataset is unchanged.
 """
 
 from __future__ import annotations
@@ -477,3 +479,135 @@ def _reported(records: Iterable[T], progress: Progress) -> Iterator[T]:
     for count, record in enumerate(records, 1):
         progress(BuildProgress(BuildPhase.EVALUATING, count))
         yield record
+
+
+def _descendants(pid: int) -> set[int]:
+    """The live (not zombie) processes descended from `pid`, read from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # The process ended while /proc was read.
+            continue
+        # The command name is in parentheses and may hold blanks; the state and parent follow.
+        state, parent = stat.rpartition(")")[2].split()[:2]
+        if state != "Z":
+            parents[int(entry.name)] = int(parent)
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        children = {child for child, parent in parents.items() if parent in frontier}
+        frontier = children - found
+        found |= children
+    return found
+
+
+def _alive(pids: Iterable[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            state = (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
+
+
+def _many_people(count: int) -> str:
+    rows = [
+        [f"B-{n:06d}", f"Person Number{n} Example", f"19{50 + n % 50:02d}-0{1 + n % 9}-1{n % 10}",
+         f"X{n:08d}", "FRA", "wanted", "", "", "", ""]
+        for n in range(count)
+    ]  # fmt: skip
+    return csv_text(rows)
+
+
+def _stop_a_running_import(
+    node: Path, tmp_path: Path, sig: signal.Signals
+) -> tuple[subprocess.Popen[bytes], set[int]]:
+    """Start a big import on two workers in a child process, signal it once both workers run."""
+    data = write(tmp_path / "big.csv", _many_people(30_000))
+    environment = dict(os.environ, PYTHONPATH=str(REPOSITORY), **{VARIABLE: PASSPHRASE})
+    child = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "import", str(data), "--node", str(node),
+         "--dataset", "persons", "--mapping", str(tmp_path / "map.toml"), "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    workers: set[int] = set()
+    while len(workers) < 2:
+        assert child.poll() is None, child.communicate()
+        assert time.monotonic() < deadline, "the import's workers did not start"
+        time.sleep(0.1)
+        workers = {
+            pid
+            for pid in _descendants(child.pid)
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        }
+    # The helper processes too (multiprocessing's resource tracker), seen while the import runs.
+    started = _descendants(child.pid)
+    assert workers <= started
+    child.send_signal(sig)
+    return child, started
+
+
+def _wait_gone(pids: set[int], seconds: float) -> set[int]:
+    deadline = time.monotonic() + seconds
+    while _alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return _alive(pids)
+
+
+def test_sigterm_stops_an_import_cleanly_and_its_workers_with_it(
+    node: Path, tmp_path: Path
+) -> None:
+    assert import_file(node, write(tmp_path / "a.csv", csv_text(PEOPLE[:2]))) == 0
+    before = snapshot(node / "node.db")
+    child, started = _stop_a_running_import(node, tmp_path, signal.SIGTERM)
+    try:
+        _, err = child.communicate(timeout=60)
+        assert child.returncode == 128 + signal.SIGTERM
+        assert err.decode().splitlines() == [
+            "blindhit: SIGTERM: import stopped, nothing was imported"
+        ]
+        assert _wait_gone(started, 5) == set()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        for pid in _alive(started):  # Never leave an orphan behind, even when the test fails.
+            os.kill(pid, signal.SIGKILL)
+    assert snapshot(node / "node.db") == before
+
+
+def test_sigkill_of_an_import_ends_its_workers(node: Path, tmp_path: Path) -> None:
+    assert import_file(node, write(tmp_path / "a.csv", csv_text(PEOPLE[:2]))) == 0
+    before = snapshot(node / "node.db")
+    child, started = _stop_a_running_import(node, tmp_path, signal.SIGKILL)
+    try:
+        child.wait(timeout=30)
+        assert child.returncode == -signal.SIGKILL
+        assert _wait_gone(started, 5) == set()
+    finally:
+        for pid in _alive(started):  # Never leave an orphan behind, even when the test fails.
+            os.kill(pid, signal.SIGKILL)
+    assert snapshot(node / "node.db") == before
+
+
+def test_the_help_shows_a_mapping_that_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["import", "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    example = text[text.index("for example:\n") : text.index("\nRecord fields:")]
+    toml = "\n".join(line.removeprefix("  ") for line in example.splitlines()[1:])
+    mapping = parse_mapping(toml, Path("help.toml"))
+    assert mapping.id_column == "REF"
+    assert mapping.metadata["owner_reference"] == "FILE_REF"
+    assert "owner_reference and handling_code never leave the node" in text
+    assert "stored, never a match key" in text

@@ -272,6 +272,24 @@ def test_init_refuses_bad_arguments(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_dev_ca_with_its_own_passphrase_is_named_in_the_error(
+    tmp_path: Path, ca: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BLINDHIT_TEST_NODE_PASSPHRASE", "not the CA's passphrase")
+    node_options = ("--node-id", "fr-ct", "--country", "FRA", "--listen", "127.0.0.1:0",
+                    "--passphrase-env", "BLINDHIT_TEST_NODE_PASSPHRASE",
+                    "--dev-ca", ca)  # fmt: skip
+    capsys.readouterr()
+    assert run("init", tmp_path / "fr-ct", *node_options) == 2
+    error = capsys.readouterr().err
+    assert "wrong passphrase" in error
+    assert "--dev-ca-passphrase-env" in error
+    assert error.count("\n") == 1
+    assert not (tmp_path / "fr-ct").exists()
+    # With the CA's own passphrase named, the same command works.
+    assert run("init", tmp_path / "fr-ct", *node_options, "--dev-ca-passphrase-env", VARIABLE) == 0
+
+
 def test_passphrase_is_required(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as caught:
         run("init", tmp_path / "fr-ct", "--node-id", "fr-ct", "--country", "FRA")

@@ -255,3 +255,17 @@ def test_fuzzed_requests_are_refused_cleanly(pair: Pair, data: st.DataObject) ->
     assert code in _ALLOWED_REFUSALS | {grpc.StatusCode.OK}
     # The server is still there and still answers a good check.
     assert _raw_call(pair, "BlindEvaluate", b"") in _ALLOWED_REFUSALS
+
+
+@pytest.mark.parametrize("payload", [b"", b"\xff\xff\xff"], ids=["empty", "undecodable"])
+def test_an_empty_or_undecodable_request_is_named_as_such(pair: Pair, payload: bytes) -> None:
+    channel = grpc.secure_channel(f"127.0.0.1:{pair.port}", pair.querier.tls.channel_credentials())
+    try:
+        call = MATCH.unary_unary(channel, "BlindEvaluate", lambda raw: raw, lambda raw: raw)
+        with pytest.raises(grpc.RpcError) as caught:
+            call(payload, timeout=10)
+    finally:
+        channel.close()
+    error: grpc.Call = caught.value  # type: ignore[assignment]
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "the request is empty or not a signed envelope" in (error.details() or "")

@@ -8,6 +8,7 @@ checks a 300-passenger manifest with `blindhit check`. Then:
 - the owner's database, audit log and output hold no probe value and no match key of a probe;
 - the querier's files hold nothing of the owner's records beyond tags;
 - an import while the owner serves publishes a new epoch that the querier picks up as a delta;
+- a refused request is one warning line on the owner's stderr, and a stopped owner says so;
 - `kill -9` of the owner during a manifest check: the querier reports the peer as failed, both
   databases pass SQLite's integrity check, the owner restarts and its audit log verifies.
 """
@@ -83,6 +84,28 @@ def test_an_import_while_serving_is_picked_up_as_a_delta(federation: Federation)
     report = json.loads(result.stdout)
     assert result.returncode == 1, report["peers"]
     assert report["peers"][0]["epoch"] == 2
+
+
+def test_a_refusal_is_one_warning_line_and_a_stop_is_said(federation: Federation) -> None:
+    # Two refused checks of a dataset the owner does not hold: one line on the owner's stderr,
+    # naming peer and reason, nothing of the probe; the second is only counted.
+    for _ in range(2):
+        refused = federation.run(
+            "check", "--node", federation.querier, "--dataset", "vehicles",
+            "--name", "Ottilie Brandtner-Vasquez", "--dob", "1971-02-03", *federation.purpose,
+            check=False,
+        )  # fmt: skip
+        assert refused.returncode == 3, refused.stdout + refused.stderr
+    log = federation.server.stop()
+    lines = [line for line in log.splitlines() if "refused a request from de-bka" in line]
+    assert [line for line in lines if "not_permitted" in line] == [
+        "blindhit serve: WARNING refused a request from de-bka: not_permitted "
+        "(further ones within 60 s are only counted)"
+    ], log
+    for value in ("Ottilie", "Brandtner", "1971-02-03"):
+        assert value not in log
+    assert log.splitlines()[-1] == "fr-ct stopped"
+    federation.restart_owner()
 
 
 def test_kill_9_of_the_owner_during_a_manifest_check(federation: Federation) -> None:

@@ -165,6 +165,21 @@ def test_render_then_load_gives_the_same_config(tmp_path: Path) -> None:
     assert load_config(write(tmp_path, text)) == config
 
 
+def test_the_rendered_file_says_what_an_element_is_and_who_declares_what(tmp_path: Path) -> None:
+    config = NodeConfig(
+        directory=tmp_path,
+        node=NodeSettings("fr-ct", "FRA", HostPort("127.0.0.1", 0), tmp_path / "node.db"),
+        keys=KeySettings(passphrase_env="FR_CT_PASSPHRASE"),
+    )
+    text = render_config(config)
+    limits = text[text.index("[limits]") : text.index("max_batch = ")]
+    assert "match keys" in limits
+    assert "about 10 per person" in limits
+    assert "Both sides declare each other in [[peers]]" in text
+    assert "a [[policy]] rule for each peer" in text
+    assert load_config(write(tmp_path, text)) == config
+
+
 def test_render_writes_paths_relative_to_the_directory(tmp_path: Path) -> None:
     config = NodeConfig(
         directory=tmp_path,

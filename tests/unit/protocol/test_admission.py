@@ -125,6 +125,13 @@ def test_authorize_refuses_no_rule_a_mode_and_batches_out_of_bounds() -> None:
         authorize(_Rule(), 65)
     with pytest.raises(PeerError, match="at most 10 allowed"):
         authorize(_Rule(max_batch=10), 11)
+    # The unit is named: an operator reading "elements" should not think of people.
+    with pytest.raises(
+        PeerError,
+        match=r"^the batch holds 11 elements; at most 10 allowed \(elements are match keys, "
+        r"about 10 per person checked\)$",
+    ):
+        authorize(_Rule(max_batch=10), 11)
 
 
 def test_a_stale_epoch_a_stale_signature_and_an_exhausted_quota_are_refused() -> None:

@@ -297,3 +297,23 @@ def test_source_record_repr_hides_fields() -> None:
     record = SourceRecord(3, "W1", {"name": "Secret Person"}, {"person_status": "wanted"})
     assert "Secret" not in repr(record)
     assert "wanted" not in repr(record)
+
+
+def test_rejects_keep_the_bytes_that_were_not_utf8(tmp_path: Path) -> None:
+    # Latin-1 bytes in a UTF-8 file: the record is rejected, and the rejects file holds exactly
+    # the bytes it had, not U+FFFD, so the operator can see and fix what the source system wrote.
+    csv_data = HEADER.encode() + b"W1,Ana,1980,,,,,\n" + b"W2,Jos\xe9 M\xfcller,1980,,,,,\n"
+    source = read(tmp_path / "in.csv", csv_data)
+    (bad,) = [item for item in items(source) if isinstance(item, SourceError)]
+    assert source.write_rejects(tmp_path / "rejects.csv", {bad.line: bad.reason}) == 1
+    written = (tmp_path / "rejects.csv").read_bytes()
+    assert b"W2,Jos\xe9 M\xfcller,1980,,,,,,3,not valid UTF-8" in written
+    assert "\ufffd".encode() not in written
+
+    jsonl_data = b'{"REF": "W1", "FULL_NAME": "Ana"}\n{"REF": "W2", "FULL_NAME": "Jos\xe9"}\n'
+    source = read(tmp_path / "in.jsonl", jsonl_data)
+    (bad,) = [item for item in items(source) if isinstance(item, SourceError)]
+    assert source.write_rejects(tmp_path / "rejects.jsonl", {bad.line: bad.reason}) == 1
+    written = (tmp_path / "rejects.jsonl").read_bytes()
+    assert b'"FULL_NAME": "Jos\xe9"' in written
+    assert "\ufffd".encode() not in written

@@ -231,3 +231,26 @@ def test_windows_close_by_time_and_pairs_apart(tmp_path_factory: pytest.TempPath
         ("fr-ct", "quota_exceeded", 1),
         ("fr-ct", "quota_exceeded", 1),
     ]
+
+
+def test_the_first_refusal_of_a_window_is_one_warning_line(
+    tmp_path_factory: pytest.TempPathFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    with AuditLog(tmp_path_factory.mktemp("log") / "node.db") as audit:
+        log = RefusalLog(audit, "pl-ct", window=10.0, clock=lambda: 0.0)
+
+        def entry() -> AuditEntry:
+            return AuditEntry(
+                kind=EntryKind.CHECK_RECEIVED, time=datetime.now(UTC), node="pl-ct",
+                counterpart="fr-ct", dataset="watchlist", element_count=40,
+                request_digest=bytes(32), decision=Decision.REFUSED, reason="quota_exceeded",
+            )  # fmt: skip
+
+        with caplog.at_level("WARNING", logger="blindhit.node"):
+            for _ in range(50):
+                log.refused("fr-ct", "quota_exceeded", entry)
+        log.close()
+    assert [record.getMessage() for record in caplog.records] == [
+        "refused a request from fr-ct: quota_exceeded, dataset watchlist "
+        "(further ones within 10 s are only counted)"
+    ]

@@ -68,3 +68,19 @@ def test_unknown_signer_and_wrong_connection() -> None:
     envelope = seal_envelope(Label.OWNER_MATCH_REQUEST, BODY, "es-ct", ES_KEY)
     with pytest.raises(PeerError, match="another node"):
         open_envelope(Label.OWNER_MATCH_REQUEST, envelope, TRUSTED, expected_signer="fr-ct")
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        common_pb2.SignedEnvelope.FromString(b""),
+        _envelope(
+            BODY, "", seal_envelope(Label.OWNER_MATCH_REQUEST, BODY, "es-ct", ES_KEY).signature
+        ),
+    ],
+    ids=["empty request bytes", "no signer"],
+)
+def test_an_empty_envelope_says_so(envelope: common_pb2.SignedEnvelope) -> None:
+    # Not "signed by another node": an empty request names no node at all.
+    with pytest.raises(PeerError, match=r"^the request is empty or not a signed envelope$"):
+        open_envelope(Label.OWNER_MATCH_REQUEST, envelope, TRUSTED, expected_signer="es-ct")
