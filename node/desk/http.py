@@ -49,13 +49,14 @@ import asyncio
 import logging
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, TypeVar
+from typing import Annotated, Any, Final, Literal, TextIO, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -80,6 +81,7 @@ from crypto.errors import (
     StorageError,
     UnknownPeer,
 )
+from node.audit import CheckpointTimer
 from node.config import DeskSettings
 from node.desk.checks import CheckDesk, MemberAnswer
 from node.desk.clients import ClientStore, DeskClient, Role
@@ -87,7 +89,9 @@ from node.desk.referrals import Referral, ReferralState, ReferralStore
 from node.desk.service import MAX_TRAVELLERS, CheckPurpose, DeskService, Traveller
 from node.home import NodeLayout
 from node.runtime import NodeRuntime
+from node.transport.rpc import stop_on_signals
 from protocol.admission import QueryMode
+from protocol.validation import HostPort
 
 __all__ = [
     "DEADLINE_MARGIN_SECONDS",
@@ -99,6 +103,7 @@ __all__ = [
     "RunningDesk",
     "create_app",
     "desk_ssl_context",
+    "serve_desk",
     "start_desk",
 ]
 
@@ -874,6 +879,12 @@ class RunningDesk:
     server: DeskServer
     port: int
 
+    @property
+    def address(self) -> str:
+        """HOST:PORT the desk listens on, the port the one bound."""
+        host = self.server.host
+        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+
     def reconfigure(self, runtime: NodeRuntime) -> None:
         """Check the peers of `runtime` now, over its current querier (a newer directory)."""
         self.service.desk.reconfigure(runtime.config.peers, runtime.querier())
@@ -899,6 +910,10 @@ def start_desk(
     """
     config = runtime.config
     layout = NodeLayout(config.directory)
+    # One line per request is the desk's access log: shown where the node's warnings are,
+    # unless the operator's logging configuration says otherwise.
+    if _log.level == logging.NOTSET:
+        _log.setLevel(logging.INFO)
     tls = desk_ssl_context(layout.tls_key, layout.tls_certificate, runtime.passphrase)
     desk = CheckDesk(
         runtime.querier(),
@@ -923,3 +938,56 @@ def start_desk(
         raise
     desk.start()
     return RunningDesk(service, server, port)
+
+
+def serve_desk(
+    node_dir: Path,
+    *,
+    port: int | None = None,
+    checkpoint_interval: float = 1.0,
+    out: TextIO = sys.stdout,
+) -> None:
+    """Serve the desk of the node in `node_dir` alone (a node that only asks), until a signal.
+
+    Prints `<node> desk listening on HOST:PORT`; keeps the federation's directory current as
+    `blindhit serve` does, and signs checkpoints of the audit log its checks append to.
+
+    Raises:
+        InputError: node.toml has no `[desk]`, or the desk cannot start.
+    """
+    with stop_on_signals() as stop, NodeRuntime.open(node_dir) as runtime:
+        settings = runtime.config.desk
+        if settings is None:
+            raise InputError(
+                f"{NodeLayout(runtime.config.directory).config}: no [desk] table; add one "
+                '(e.g. [desk] listen = "127.0.0.1:7480") to serve the check desk'
+            )
+        if port is not None:
+            settings = replace(settings, listen=HostPort(settings.listen.host, port))
+        membership = runtime.membership
+        if membership is not None:
+            try:
+                runtime.refresh_membership()
+            except BlindhitError as error:
+                _log.warning("federation directory not refreshed at start: %s", error)
+        running = start_desk(runtime, settings)
+        timer = CheckpointTimer(runtime.checkpoints, checkpoint_interval)
+        timer.start()
+        try:
+            print(f"{runtime.config.node.id} desk listening on {running.address}", file=out)
+            out.flush()
+            next_refresh = time.monotonic()
+            while not stop.wait(0.2):
+                if membership is None or time.monotonic() < next_refresh:
+                    continue
+                try:
+                    if runtime.refresh_membership():
+                        running.reconfigure(runtime)
+                    membership.witness(runtime.audit, runtime.checkpoints)
+                except BlindhitError as error:
+                    _log.warning("federation: %s", error)
+                next_refresh = time.monotonic() + membership.refresh_interval()
+        finally:
+            running.stop()
+            timer.stop()
+            runtime.checkpoints.issue()
