@@ -22,13 +22,8 @@ from dataclasses import dataclass
 import pytest
 from unit.conftest import HIT_PROBE, MISS_PROBE, OWNERS, Federation
 
-from node.config import (
-    DEFAULT_DESK_MAX_INDEX_AGE,
-    DEFAULT_DESK_SYNC_INTERVAL,
-    DeskSettings,
-)
+from node.config import DeskSettings
 from node.datasets.sources import RECORD_FIELDS
-from node.desk.checks import DEFAULT_MAX_INDEX_AGE, DEFAULT_SYNC_INTERVAL
 from node.desk.clients import ClientStore, Role
 from node.desk.http import (
     HANDSHAKE_TIMEOUT_SECONDS,
@@ -42,6 +37,7 @@ from node.desk.http import (
 )
 from node.home import NodeLayout
 from node.storage.sqlite import Store
+from protocol.directory import RevocationReason
 from protocol.validation import HostPort
 
 OWNER_IDS = sorted(owner for owner, _ in OWNERS)
@@ -231,11 +227,25 @@ def test_health_and_the_openapi_document_need_no_token(desk: Desk) -> None:
 
 def test_the_probe_model_names_every_record_field() -> None:
     assert tuple(Probe.model_fields) == RECORD_FIELDS
-    # The configuration repeats the desk's defaults so as not to import it.
-    assert (DEFAULT_DESK_SYNC_INTERVAL, DEFAULT_DESK_MAX_INDEX_AGE) == (
-        DEFAULT_SYNC_INTERVAL,
-        DEFAULT_MAX_INDEX_AGE,
-    )
+
+
+def test_a_newer_directory_is_checked_over_the_new_querier(
+    federation: Federation, desk: Desk
+) -> None:
+    # Adopting a newer directory closes the runtime's querier; the desk takes the new one.
+    old = federation.querier.querier()
+    federation.coordinator.revoke(OWNER_IDS[0], RevocationReason.SUSPENDED)
+    federation.services.publish_if_changed()
+    assert federation.querier.refresh_membership()
+    assert federation.querier.querier() is not old
+    desk.running.reconfigure(federation.querier)
+    # The closed querier would open its channels again on use, with the old directory's
+    # endpoints and pins, and nothing would close them; the desk must hold the new one.
+    assert desk.running.service.desk._querier is federation.querier.querier()
+    status, _, body = desk.call("POST", "/v1/checks", _check(), role="system")
+    assert status == 200, body
+    (member,) = json.loads(body)["members"]
+    assert (member["member"], member["status"]) == (OWNER_IDS[1], "answered")
 
 
 def test_no_token_or_a_wrong_one_is_401_with_a_bearer_challenge(desk: Desk) -> None:
