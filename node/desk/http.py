@@ -30,23 +30,34 @@ Invariants:
   `FederationError` 503, a check longer than `limits.deadline_seconds` + `DEADLINE_MARGIN_SECONDS`
   504.
 - A streamed check that passes its deadline after its first line ends with one problem line
-  (an object with `type`, where a member's line has `member`) naming the members that did not
-  answer in time.
+  (an object with `type`, where a member's line has `member`) naming the members that answered
+  before it; a member without a line did not answer in time, and is never a "no hit".
 - Nothing logs a request body: uvicorn's access log is off, and the desk logs one line per
   request itself — method, path, status, client id, seconds.
 - A connection that does not finish its TLS handshake within `HANDSHAKE_TIMEOUT_SECONDS`, or that
   sends no request within uvicorn's `timeout_keep_alive` of being opened or of its last answer,
   is closed.
 
-Decision: uvicorn runs in a thread of the process that serves the node (`DeskServer`), on an
-event loop of its own with its signal handlers off; the process's own signal handling stops the
-peer listener and the desk together (`node.owner.serve`). A check's work runs in worker threads,
-as the desk's checks block on gRPC; when a deadline passes the request is answered and the
-check's threads finish on their own (their audit entries are written all the same).
+Decisions:
+
+- FastAPI, because its OpenAPI 3 document is generated from pydantic models (the library every
+  file schema of the node is already checked with, `node.tomlfile`) and its validation gives
+  the location of each error; uvicorn is its ASGI server.
+- uvicorn runs in a thread of the process that serves the node (`DeskServer`), on an event loop
+  of its own; uvicorn installs no signal handler outside the main thread, so the process's own
+  signal handling stops the peer listener and the desk together (`node.owner.serve`).
+- A check's work runs in worker threads, as the desk's checks block on gRPC; when a deadline
+  passes the request is answered and the check's threads finish on their own (their audit
+  entries are written all the same).
 """
+
+# No `from __future__ import annotations` here: FastAPI reads the annotations of the request
+# handlers and dependencies defined inside `create_app`, which must be objects, not strings
+# naming local functions.
 
 import asyncio
 import logging
+import re
 import socket
 import ssl
 import sys
@@ -122,6 +133,9 @@ KEEP_ALIVE_SECONDS: Final = 5
 PROBLEM_JSON: Final = "application/problem+json"
 NDJSON: Final = "application/x-ndjson"
 _PROBLEM_PREFIX: Final = "urn:blindhit:problem:"
+_COMPONENTS: Final = "#/components/schemas/"
+# A piece of a message in quotes, as `repr` writes a refused value (not an apostrophe in a word).
+_QUOTED: Final = re.compile(r"""(?<![A-Za-z])(?:'[^'\n]*'|"[^"\n]*")(?![A-Za-z])""")
 _log = logging.getLogger("blindhit.desk")
 _T = TypeVar("_T")
 
@@ -195,12 +209,16 @@ def _problem_of(error: BlindhitError, values: Sequence[str] = ()) -> _ProblemErr
 
 
 def _redacted(text: str, values: Sequence[str]) -> str:
+    """`text` without the request's values: each cut where it appears, and where a request held
+    values, every quoted piece too (a message quotes a value it refuses, perhaps cut short)."""
+    if not values:
+        return text
     # Longest first, so that a value holding another is cut whole.
     for value in sorted(values, key=len, reverse=True):
         text = text.replace(repr(value), "'…'")
         if len(value) >= 3:
             text = text.replace(value, "…")
-    return text
+    return _QUOTED.sub("'…'", text)
 
 
 def _leaves(value: object) -> Iterator[str]:
@@ -477,7 +495,10 @@ def create_app(service: DeskService, *, deadline_seconds: float) -> FastAPI:
         "/v1/checks",
         response_model=CheckAnswer,
         tags=["checks"],
-        responses={200: {"content": {NDJSON: {"schema": MemberAnswerModel.model_json_schema()}}}},
+        # A line of the streamed answer is a member's answer, a component of CheckAnswer's.
+        responses={
+            200: {"content": {NDJSON: {"schema": {"$ref": _COMPONENTS + "MemberAnswerModel"}}}}
+        },
     )
     async def check(
         body: CheckRequest,

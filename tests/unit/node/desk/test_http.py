@@ -223,6 +223,11 @@ def test_health_and_the_openapi_document_need_no_token(desk: Desk) -> None:
     assert set(schemas["Probe"]["properties"]) == set(RECORD_FIELDS)
     assert schemas["Probe"]["additionalProperties"] is False
     assert "HTTPBearer" in document["components"]["securitySchemes"]
+    answers = document["paths"]["/v1/checks"]["post"]["responses"]
+    streamed = answers["200"]["content"][NDJSON]["schema"]["$ref"]
+    assert streamed.removeprefix("#/components/schemas/") in schemas
+    assert set(answers) >= {"200", "400", "401", "403", "413", "422", "429", "503", "504"}
+    assert PROBLEM_JSON in answers["429"]["content"]
 
 
 def test_the_probe_model_names_every_record_field() -> None:
