@@ -598,6 +598,13 @@ def _referral_routes(
         return _referral_model(found)
 
 
+_HTTP_PROBLEMS: Final = {
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    413: ("body-too-large", "Body too large"),
+}
+
+
 def _answer_problems(app: FastAPI) -> None:
     """Answer every error as a problem (RFC 9457): the desk's own, validation, routing."""
 
@@ -614,8 +621,7 @@ def _answer_problems(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
-        slug = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
-        title = {404: "Not found", 405: "Method not allowed"}.get(error.status_code, "HTTP error")
+        slug, title = _HTTP_PROBLEMS.get(error.status_code, ("http-error", "HTTP error"))
         return _problem_response(
             _ProblemError(error.status_code, slug, title, str(error.detail), error.headers or {})
         )
@@ -679,8 +685,15 @@ def _validation_problem(error: RequestValidationError) -> _ProblemError:
     )
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(StarletteHTTPException):
+    """The body grew past the limit as it arrived (no Content-Length said so before).
+
+    An HTTP exception, because FastAPI answers any other exception met while it reads a body
+    as a 400; this one it passes on, and `_answer_problems` answers it as a 413.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the body is larger than {limit} bytes")
 
 
 class _Guard:
@@ -723,7 +736,7 @@ class _Guard:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self._max_body:
-                    raise _BodyTooLarge
+                    raise _BodyTooLarge(self._max_body)
             return message
 
         try:

@@ -8,6 +8,7 @@ the federation's CA and checking the certificate's name.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import socket
@@ -417,3 +418,26 @@ def test_a_stalled_handshake_and_an_idle_connection_are_closed(desk: Desk) -> No
         tls.settimeout(KEEP_ALIVE_SECONDS * 4)
         assert tls.recv(4096) == b""
     assert time.monotonic() - started < KEEP_ALIVE_SECONDS + 3
+
+
+def test_a_chunked_body_over_the_limit_is_413(desk: Desk) -> None:
+    # No Content-Length: the limit is counted as the body arrives.
+    def chunks() -> Iterator[bytes]:
+        yield b'{"probes": ['
+        for _ in range(MAX_BODY_BYTES // 4096 + 2):
+            yield b" " * 4096
+
+    connection = http.client.HTTPSConnection("127.0.0.1", desk.port, context=desk.tls, timeout=30)
+    try:
+        connection.request(
+            "POST", "/v1/checks", body=chunks(), encode_chunked=True,
+            headers={"Authorization": f"Bearer {desk.tokens['system']}",
+                     "Content-Type": "application/json"},
+        )  # fmt: skip
+        response = connection.getresponse()
+        body = response.read()
+        headers = {name.lower(): value for name, value in response.getheaders()}
+    finally:
+        connection.close()
+    problem = desk.problem(response.status, headers, body)
+    assert (response.status, problem["type"]) == (413, PROBLEM + "body-too-large")
