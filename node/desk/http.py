@@ -28,7 +28,10 @@ Invariants:
   desk reports a member's failures per member, so one that reaches here came of the request),
   `QuotaExceeded` 429 with `Retry-After` until the next UTC day, `StorageError` and
   `FederationError` 503, a check longer than `limits.deadline_seconds` + `DEADLINE_MARGIN_SECONDS`
-  504.
+  504. A problem's `type` is `urn:blindhit:problem:` and one of `unauthorized`, `forbidden`,
+  `malformed-json`, `body-too-large`, `invalid-request`, `not-found`, `method-not-allowed`,
+  `quota-exceeded`, `unavailable`, `deadline-exceeded`, `internal-error`; a client branches on
+  it, never on `detail`.
 - A streamed check that passes its deadline after its first line ends with one problem line
   (an object with `type`, where a member's line has `member`) naming the members that answered
   before it; a member without a line did not answer in time, and is never a "no hit".

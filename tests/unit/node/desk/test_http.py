@@ -441,3 +441,20 @@ def test_a_chunked_body_over_the_limit_is_413(desk: Desk) -> None:
         connection.close()
     problem = desk.problem(response.status, headers, body)
     assert (response.status, problem["type"]) == (413, PROBLEM + "body-too-large")
+
+
+def test_bad_screenings_are_clear_problems(desk: Desk) -> None:
+    cases: list[tuple[object, str]] = [
+        ({"travellers": [HIT_PROBE]}, "travellers[0].reference: Field required"),
+        (
+            {"travellers": [{"reference": "P", **HIT_PROBE}, {"reference": "P", **MISS_PROBE}]},
+            "each traveller needs a reference of its own",
+        ),
+        ({"travellers": []}, "expected 1 to 1000 probes in one request, got 0"),
+        ({"travellers": [{"reference": "P", **HIT_PROBE}], "members": ["pl-ct"]}, "members"),
+    ]
+    for body, detail in cases:
+        status, headers, answer = desk.call("POST", "/v1/screenings", body, role="partner")
+        problem = desk.problem(status, headers, answer)
+        assert (status, problem["type"]) == (422, PROBLEM + "invalid-request"), answer
+        assert detail in str(problem["detail"])
