@@ -16,18 +16,17 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from cli.options import DeferredChoices, add_node_argument, non_negative, positive
+from cli.options import add_node_argument, non_negative, positive
 
 if TYPE_CHECKING:
     from node.desk.clients import DeskClient
 
-__all__ = ["register"]
+__all__ = ["ROLES", "register"]
 
 
-def _roles() -> list[str]:
-    from node.desk.clients import Role
-
-    return [role.value for role in Role]
+# The roles of node.desk.clients.Role, named here so that building the parser and printing its
+# help import no storage (tests/unit/node/desk/test_desk_commands.py holds the two equal).
+ROLES = ("system", "officer", "partner", "auditor")
 
 
 def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers type is private)
@@ -82,9 +81,9 @@ def register(subparsers: Any) -> None:  # noqa: ANN401 (argparse's subparsers ty
     add.add_argument(
         "--role",
         required=True,
-        choices=DeferredChoices(_roles),
+        choices=ROLES,
         metavar="ROLE",
-        help="one of system, officer, partner, auditor",
+        help="one of %(choices)s",
     )
     add.add_argument("--purpose", metavar="CODE", help="purpose its checks state by default")
     add.add_argument("--legal-basis", metavar="CODE", help="legal basis of its checks by default")

@@ -11,6 +11,7 @@ import json
 import pytest
 from unit.conftest import Federation
 
+from cli.desk import ROLES
 from cli.main import EXIT_ERROR, main
 from crypto.errors import UnknownPeer
 from node.desk.clients import ClientStore, Role
@@ -71,3 +72,7 @@ def test_no_referrals_yet(federation: Federation, capsys: pytest.CaptureFixture[
     assert capsys.readouterr().out == "no referrals\n"
     assert main(["referrals", "list", "--node", node, "--json", "--open"]) == 0
     assert json.loads(capsys.readouterr().out) == {"referrals": []}
+
+
+def test_the_command_line_offers_every_role() -> None:
+    assert tuple(role.value for role in Role) == ROLES
