@@ -458,3 +458,17 @@ def test_bad_screenings_are_clear_problems(desk: Desk) -> None:
         problem = desk.problem(status, headers, answer)
         assert (status, problem["type"]) == (422, PROBLEM + "invalid-request"), answer
         assert detail in str(problem["detail"])
+
+
+def test_an_unexpected_failure_is_a_500_problem_without_a_traceback(
+    desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The desk's checks stopped under the listener: its pool refuses new work (a RuntimeError,
+    # not an error of the project's tree).
+    desk.running.service.desk.close()
+    status, headers, body = desk.call("POST", "/v1/checks", _check(), role="system")
+    problem = desk.problem(status, headers, body)
+    assert (status, problem["type"]) == (500, PROBLEM + "internal-error")
+    assert problem["detail"] == "the request failed"
+    assert "POST /v1/checks: RuntimeError" in caplog.text
+    assert "Traceback" not in caplog.text
