@@ -61,6 +61,11 @@ urgency = ["urgent"]         # optional; default both
 handling = ["H0", "H2"]      # "H3:<text>" for another condition
 expiry_days = 30
 contact = "DCPJ duty officer +33 1 00 00 00 00"
+
+[desk]                       # optional: the check desk's local HTTP/JSON API (node.desk.http)
+listen = "127.0.0.1:7480"    # HOST:PORT of the desk, never the peer-facing port; 0 = any free
+sync_interval = 5.0          # seconds between background syncs of every peer's index
+max_index_age = 300.0        # an older index is synced on the check's own time
 ```
 
 A dataset may restrict what a disclosure can ever release with `releasable_fields = [...]`
@@ -146,11 +151,13 @@ __all__ = [
     "CONFIG_FILE_NAME",
     "DEFAULT_DATABASE",
     "DEFAULT_DEADLINE_SECONDS",
+    "DEFAULT_DESK_LISTEN",
     "DEFAULT_LISTEN",
     "DEFAULT_MAX_BATCH",
     "DEFAULT_MAX_MESSAGE_BYTES",
     "DEFAULT_SYNC_DEADLINE_SECONDS",
     "Dataset",
+    "DeskSettings",
     "FederationSettings",
     "FilePath",
     "KeySettings",
@@ -175,6 +182,11 @@ DEFAULT_MAX_BATCH: Final = 4096
 DEFAULT_MAX_MESSAGE_BYTES: Final = 16 * 1024 * 1024
 DEFAULT_DEADLINE_SECONDS: Final = 10.0
 DEFAULT_SYNC_DEADLINE_SECONDS: Final = 300.0
+DEFAULT_DESK_LISTEN: Final = "127.0.0.1:7480"
+# The check desk's own defaults (node.desk.checks), repeated here so that reading node.toml does
+# not import the querier; tests/unit/node/desk/test_desk_config.py holds the two equal.
+DEFAULT_DESK_SYNC_INTERVAL: Final = 5.0
+DEFAULT_DESK_MAX_INDEX_AGE: Final = 300.0
 
 # A configuration file is a few kilobytes even with 195 peers; refuse to parse anything huge.
 _MAX_CONFIG_SIZE: Final = 4 * 1024 * 1024
@@ -240,6 +252,19 @@ class FederationSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class DeskSettings:
+    """`[desk]`: the check desk's local HTTP/JSON API, for the country's own systems.
+
+    It listens on a port of its own, never the peer-facing one: peers reach the node over mutual
+    TLS with certificates, the desk's clients over TLS with bearer tokens (`node.desk.clients`).
+    """
+
+    listen: HostPort
+    sync_interval: float = DEFAULT_DESK_SYNC_INTERVAL
+    max_index_age: float = DEFAULT_DESK_MAX_INDEX_AGE
+
+
+@dataclass(frozen=True, slots=True)
 class Dataset:
     """`[datasets.<name>]`: one dataset this node publishes, with its OPRF suite and mode."""
 
@@ -280,6 +305,7 @@ class NodeConfig:
     policy: tuple[PolicyRule, ...] = ()
     disclosure_rules: tuple[StandingRule, ...] = ()
     federation: FederationSettings | None = None
+    desk: DeskSettings | None = None
 
     def peer(self, peer_id: str) -> Peer | None:
         """Return the peer with id `peer_id`, or None."""
@@ -477,6 +503,12 @@ class _DisclosureRuleTable(Schema):
     contact: str
 
 
+class _DeskTable(Schema):
+    listen: Listen = parse_host_port(DEFAULT_DESK_LISTEN, "listen", allow_port_zero=True)
+    sync_interval: Seconds = DEFAULT_DESK_SYNC_INTERVAL
+    max_index_age: Seconds = DEFAULT_DESK_MAX_INDEX_AGE
+
+
 class _NodeFile(Schema):
     node: _NodeTable
     keys: KeysTable
@@ -486,10 +518,12 @@ class _NodeFile(Schema):
     policy: list[_PolicyTable] = Field(default_factory=list)
     disclosure_rules: list[_DisclosureRuleTable] = Field(default_factory=list)
     federation: _FederationTable | None = None
+    desk: _DeskTable | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Self:
         self._check_peers()
+        self._check_desk()
         federation = self.federation
         if federation is not None:
             if federation.coordinator == self.node.id:
@@ -502,6 +536,17 @@ class _NodeFile(Schema):
         self._check_policy()
         self._check_disclosure_rules()
         return self
+
+    def _check_desk(self) -> None:
+        desk = self.desk
+        # Port 0 picks a free port for each listener, so two zeros never collide.
+        if desk is not None and desk.listen.port != 0 and desk.listen.port == self.node.listen.port:
+            raise Problem(
+                f"port {desk.listen.port} is the peer-facing port of [node] listen; the desk "
+                "needs a port of its own",
+                "desk",
+                "listen",
+            )
 
     def _check_peers(self) -> None:
         first_seen: dict[str, int] = {}
@@ -623,6 +668,7 @@ class _NodeFile(Schema):
             federation=None
             if self.federation is None
             else FederationSettings(**dict(self.federation)),
+            desk=None if self.desk is None else DeskSettings(**dict(self.desk)),
         )
 
 
@@ -691,6 +737,12 @@ def _document(config: NodeConfig) -> dict[str, Any]:
         }
         if federation.certificate_fingerprint is not None:
             document["federation"]["certificate_fingerprint"] = federation.certificate_fingerprint
+    if config.desk is not None:
+        document["desk"] = {
+            "listen": str(config.desk.listen),
+            "sync_interval": float(config.desk.sync_interval),
+            "max_index_age": float(config.desk.max_index_age),
+        }
     if config.peers:
         document["peers"] = [
             {

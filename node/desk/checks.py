@@ -115,10 +115,16 @@ class CheckDesk:
 
     # -- targets --------------------------------------------------------------------------------
 
-    def reconfigure(self, peers: Sequence[Peer]) -> None:
-        """Check the datasets of `peers` from now on (a newer directory, say)."""
+    def reconfigure(self, peers: Sequence[Peer], querier: Querier | None = None) -> None:
+        """Check the datasets of `peers` from now on (a newer directory, say).
+
+        A node's runtime closes its querier when it adopts a newer directory
+        (`NodeRuntime.refresh_membership`), so the new one is handed over with the peers.
+        """
         with self._lock:
             self._peers = {peer.id: peer for peer in peers if peer.datasets}
+            if querier is not None:
+                self._querier = querier
 
     def targets(self, members: Sequence[str] | None = None) -> list[Target]:
         """Every (member, dataset) the desk checks, or those of `members` only.

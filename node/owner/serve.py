@@ -6,6 +6,10 @@ What it serves is the node's published datasets (`node.owner.published.StoredDat
 server, starts the checkpoint timer, prints one `listening on HOST:PORT` line on stdout, and on a
 signal stops taking requests, lets the ones in flight finish, signs a last checkpoint, prints one
 `<node id> stopped` line on stderr and closes the audit log after its last commit.
+
+With `[desk]` in node.toml the same process serves the check desk's local HTTP/JSON API
+(`node.desk.http`) on its own port, printing `<node> desk listening on HOST:PORT` after the peer
+listener's line; the one signal stops both, the desk first (its checks are this node's own).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from crypto.errors import BlindhitError, NotPermitted
 from node.audit import CheckpointTimer
 from node.datasets.build import log_epochs
 from node.datasets.store import DatasetStore
+from node.desk.http import RunningDesk, start_desk
 from node.owner.disclosure_service import DisclosureService
 from node.owner.match_service import MatchService
 from node.owner.peer_server import create_server
@@ -37,7 +42,12 @@ _log = logging.getLogger("blindhit.node")
 STOP_GRACE_SECONDS = 5.0
 
 
-def _run_until(stop: threading.Event, runtime: NodeRuntime, match: MatchService) -> None:
+def _run_until(
+    stop: threading.Event,
+    runtime: NodeRuntime,
+    match: MatchService,
+    desk: RunningDesk | None = None,
+) -> None:
     """Wait for a stop signal; meanwhile keep the federation's directory and witness current."""
     membership = runtime.membership
     if membership is None:
@@ -52,6 +62,8 @@ def _run_until(stop: threading.Event, runtime: NodeRuntime, match: MatchService)
         try:
             if runtime.refresh_membership():
                 match.reconfigure(runtime.config)
+                if desk is not None:
+                    desk.reconfigure(runtime)
                 _log.warning(
                     "directory version %d: %d peers",
                     membership.directory.version if membership.directory else 0,
@@ -114,12 +126,19 @@ def _serve(
         timer = CheckpointTimer(runtime.checkpoints, checkpoint_interval)
         server.start()
         timer.start()
+        check_desk: RunningDesk | None = None
         try:
             listen = config.node.listen
             host = f"[{listen.host}]" if ":" in listen.host else listen.host
             print(f"{config.node.id} listening on {host}:{bound}", file=out, flush=True)
-            _run_until(stop, runtime, match)
+            if config.desk is not None:
+                check_desk = start_desk(runtime, config.desk)
+                address = check_desk.address
+                print(f"{config.node.id} desk listening on {address}", file=out, flush=True)
+            _run_until(stop, runtime, match, check_desk)
         finally:
+            if check_desk is not None:
+                check_desk.stop()
             server.stop(STOP_GRACE_SECONDS).wait()
             match.close()
             timer.stop()
