@@ -66,6 +66,7 @@ contact = "DCPJ duty officer +33 1 00 00 00 00"
 listen = "127.0.0.1:7480"    # HOST:PORT of the desk, never the peer-facing port; 0 = any free
 sync_interval = 5.0          # seconds between background syncs of every peer's index
 max_index_age = 300.0        # an older index is synced on the check's own time
+grpc_listen = "127.0.0.1:7481"  # optional: the desk's gRPC API (blindhit.v1.Checks) too
 ```
 
 A dataset may restrict what a disclosure can ever release with `releasable_fields = [...]`
@@ -262,6 +263,8 @@ class DeskSettings:
     listen: HostPort
     sync_interval: float = DEFAULT_DESK_SYNC_INTERVAL
     max_index_age: float = DEFAULT_DESK_MAX_INDEX_AGE
+    grpc_listen: HostPort | None = None
+    """Where the desk's gRPC API (`blindhit.v1.Checks`) listens too; None: HTTP only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,6 +510,7 @@ class _DeskTable(Schema):
     listen: Listen = parse_host_port(DEFAULT_DESK_LISTEN, "listen", allow_port_zero=True)
     sync_interval: Seconds = DEFAULT_DESK_SYNC_INTERVAL
     max_index_age: Seconds = DEFAULT_DESK_MAX_INDEX_AGE
+    grpc_listen: Listen | None = None
 
 
 class _NodeFile(Schema):
@@ -540,12 +544,22 @@ class _NodeFile(Schema):
     def _check_desk(self) -> None:
         desk = self.desk
         # Port 0 picks a free port for each listener, so two zeros never collide.
-        if desk is not None and desk.listen.port != 0 and desk.listen.port == self.node.listen.port:
+        if desk is None:
+            return
+        for key, address in (("listen", desk.listen), ("grpc_listen", desk.grpc_listen)):
+            if address is not None and address.port != 0 and address.port == self.node.listen.port:
+                raise Problem(
+                    f"port {address.port} is the peer-facing port of [node] listen; the desk "
+                    "needs a port of its own",
+                    "desk",
+                    key,
+                )
+        grpc = desk.grpc_listen
+        if grpc is not None and grpc.port != 0 and grpc.port == desk.listen.port:
             raise Problem(
-                f"port {desk.listen.port} is the peer-facing port of [node] listen; the desk "
-                "needs a port of its own",
+                f"port {grpc.port} is the desk's HTTP port; its gRPC API needs another",
                 "desk",
-                "listen",
+                "grpc_listen",
             )
 
     def _check_peers(self) -> None:
@@ -742,6 +756,11 @@ def _document(config: NodeConfig) -> dict[str, Any]:
             "listen": str(config.desk.listen),
             "sync_interval": float(config.desk.sync_interval),
             "max_index_age": float(config.desk.max_index_age),
+            **(
+                {}
+                if config.desk.grpc_listen is None
+                else {"grpc_listen": str(config.desk.grpc_listen)}
+            ),
         }
     if config.peers:
         document["peers"] = [

@@ -74,6 +74,7 @@ from typing import Annotated, Any, Final, Literal, TextIO, TypeVar
 
 import anyio
 import anyio.to_thread
+import grpc
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -99,6 +100,7 @@ from node.audit import CheckpointTimer
 from node.config import DeskSettings
 from node.desk.checks import CheckDesk, MemberAnswer
 from node.desk.clients import ClientStore, DeskClient, Role
+from node.desk.grpc_api import create_checks_server
 from node.desk.referrals import Referral, ReferralState, ReferralStore
 from node.desk.service import MAX_TRAVELLERS, CheckPurpose, DeskService, Traveller
 from node.home import NodeLayout
@@ -915,6 +917,9 @@ class RunningDesk:
     service: DeskService
     server: DeskServer
     port: int
+    grpc_server: grpc.Server | None = None
+    grpc_port: int = 0
+    grpc_host: str | None = None
 
     @property
     def address(self) -> str:
@@ -922,12 +927,22 @@ class RunningDesk:
         host = self.server.host
         return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
 
+    @property
+    def grpc_address(self) -> str | None:
+        """HOST:PORT the desk's gRPC API listens on, when it does."""
+        if self.grpc_server is None:
+            return None
+        host = self.grpc_host or self.server.host
+        return f"[{host}]:{self.grpc_port}" if ":" in host else f"{host}:{self.grpc_port}"
+
     def reconfigure(self, runtime: NodeRuntime) -> None:
         """Check the peers of `runtime` now, over its current querier (a newer directory)."""
         self.service.desk.reconfigure(runtime.config.peers, runtime.querier())
 
     def stop(self) -> None:
-        """Stop the listener (requests in flight finish), then the checks, then the stores."""
+        """Stop the listeners (requests in flight finish), then the checks, then the stores."""
+        if self.grpc_server is not None:
+            self.grpc_server.stop(5.0).wait()
         self.server.stop()
         self.service.desk.close()
         self.service.clients.close()
@@ -973,8 +988,20 @@ def start_desk(
         clients.close()
         referrals.close()
         raise
+    running = RunningDesk(service, server, port)
+    if settings.grpc_listen is not None:
+        try:
+            grpc_server, grpc_port = create_checks_server(
+                service, runtime.tls, host=settings.grpc_listen.host, port=settings.grpc_listen.port
+            )
+        except BaseException:
+            running.stop()
+            raise
+        grpc_server.start()
+        running.grpc_server, running.grpc_port = grpc_server, grpc_port
+        running.grpc_host = settings.grpc_listen.host
     desk.start()
-    return RunningDesk(service, server, port)
+    return running
 
 
 def serve_desk(

@@ -135,6 +135,12 @@ def _serve(
                 check_desk = start_desk(runtime, config.desk)
                 address = check_desk.address
                 print(f"{config.node.id} desk listening on {address}", file=out, flush=True)
+                if check_desk.grpc_address is not None:
+                    print(
+                        f"{config.node.id} desk gRPC listening on {check_desk.grpc_address}",
+                        file=out,
+                        flush=True,
+                    )
             _run_until(stop, runtime, match, check_desk)
         finally:
             if check_desk is not None:

@@ -12,13 +12,15 @@ Then `blindhit desk serve` runs the desk alone.
 from __future__ import annotations
 
 import json
-import select
 import signal
 import ssl
 import subprocess
+import threading
 import urllib.error
 import urllib.request
 from typing import TYPE_CHECKING
+
+import pytest
 
 if TYPE_CHECKING:
     from conftest import Federation  # the fixture's type, from this folder's conftest.py
@@ -27,13 +29,21 @@ if TYPE_CHECKING:
 def _started(
     federation: Federation, argv: list[str], lines: int
 ) -> tuple[subprocess.Popen[str], list[str]]:
+    """Start `blindhit ARGV` and read its first `lines` lines (within a minute).
+
+    The lines are read by a thread: two lines written at once arrive in one read, and a
+    select on the pipe would not see the second, already in the reader's buffer.
+    """
     process = federation.popen(*argv)
-    assert process.stdout is not None
+    stdout = process.stdout
+    assert stdout is not None
     read: list[str] = []
-    for _ in range(lines):
-        ready, _, _ = select.select([process.stdout], [], [], 60)
-        read.append(process.stdout.readline() if ready else "")
-    if not all(" listening on " in line for line in read):
+    reader = threading.Thread(
+        target=lambda: read.extend(stdout.readline() for _ in range(lines)), daemon=True
+    )
+    reader.start()
+    reader.join(60)
+    if reader.is_alive() or not all(" listening on " in line for line in read):
         process.kill()
         _, errors = process.communicate()
         raise AssertionError(f"did not start: {read!r} {errors}")
@@ -179,3 +189,59 @@ def test_serve_with_a_desk_checks_screens_and_refers(federation: Federation) -> 
     assert status == 0, stderr
     for value in probe.values():
         assert value not in stderr
+
+
+def test_serve_with_a_desk_answers_over_grpc_too(federation: Federation) -> None:
+    import grpc  # noqa: PLC0415 (only this test speaks gRPC to the desk)
+    from google.protobuf.struct_pb2 import Struct  # noqa: PLC0415
+
+    from proto.blindhit.v1 import checks_pb2  # noqa: PLC0415
+    from proto.services import CHECKS  # noqa: PLC0415
+
+    querier = federation.querier
+    config = querier / "node.toml"
+    original = config.read_text(encoding="utf-8")
+    # This module's federation is shared: an earlier test may have given the querier a desk
+    # and the peer's datasets already. The desk table is the file's last, so it is replaced.
+    text = original.split("\n[desk]\n", 1)[0]
+    if 'datasets = ["watchlist"]' not in text:
+        text = text.replace('id = "fr-ct"\n', 'id = "fr-ct"\ndatasets = ["watchlist"]\n', 1)
+    text += '\n[desk]\nlisten = "127.0.0.1:0"\ngrpc_listen = "127.0.0.1:0"\n'
+    config.write_text(text, encoding="utf-8")
+    try:
+        system = _token(federation, "border-grpc", "system")
+        planted = next(p for p in federation.passengers if p["id"] in federation.planted_ids)
+        probe = Struct()
+        probe.update({name: value for name, value in planted.items() if name != "id"})
+        process, lines = _started(federation, ["serve", "--node", str(querier), "--port", "0"], 3)
+        assert lines[2].startswith("de-bka desk gRPC listening on 127.0.0.1:")
+        port = int(lines[2].rsplit(":", 1)[1])
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=(querier / "keys" / "ca-cert.pem").read_bytes()
+        )
+        try:
+            with grpc.secure_channel(f"localhost:{port}", credentials) as channel:
+                check = CHECKS.unary_stream(
+                    channel, "Check", checks_pb2.CheckRequest.SerializeToString,
+                    checks_pb2.MemberAnswer.FromString,
+                )  # fmt: skip
+                request = checks_pb2.CheckRequest(
+                    probes=[probe], purpose="border-check", legal_basis="EU-2016/680:Art.8",
+                    case_reference="DE-2026-0043",
+                )  # fmt: skip
+                (answer,) = list(
+                    check(request, metadata=(("authorization", f"Bearer {system}"),), timeout=60)
+                )
+                assert (answer.member, answer.status) == ("fr-ct", "answered")
+                assert answer.datasets[0].probes[0].hit
+                with pytest.raises(grpc.RpcError) as refused:
+                    list(check(request, timeout=60))
+                assert refused.value.code() is grpc.StatusCode.UNAUTHENTICATED
+        finally:
+            status, errors = _stopped(process)
+        assert status == 0, errors
+        for value in probe.values():
+            if isinstance(value, str) and len(value) >= 6:
+                assert value not in errors
+    finally:
+        config.write_text(original, encoding="utf-8")

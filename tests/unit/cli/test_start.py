@@ -23,16 +23,20 @@ ROOT = Path(__file__).resolve().parents[3]
 HEAVY = frozenset(
     {
         "Cryptodome",
+        "anyio",
         "barriers",
         "blake3",
         "cryptography",
+        "fastapi",
         "google",
         "grpc",
         "grpc_health",
         "prometheus_client",
         "pydantic",
         "rbcl",
+        "starlette",
         "tomlkit",
+        "uvicorn",
         "tqdm",
     }
 )
