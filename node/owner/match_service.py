@@ -284,7 +284,7 @@ class MatchService:
         `bad_signature` for the envelope, `malformed_request` for what does not decode, then the
         admission's own reasons.
         """
-        peer = self._claimed_peer(context)
+        peer: str | None = None  # known once step 1 passes
         stage = "malformed_request"
         decoded: _CheckMessage | None = None
         count = 0
@@ -301,18 +301,23 @@ class MatchService:
             admitted = self._admit(peer, request, label, decoded, mode, count)
         except Refused as refused:
             if refused.context_checked and decoded is not None:
+                assert peer is not None  # the context was checked against it
                 self._refuse_in_full(kind, peer, raw, decoded, count, refused.reason)
             else:
-                self._refuse(peer, refused.reason, raw)
+                self._refuse(peer or self._claimed_peer(context), refused.reason, raw)
             raise
         except (PeerError, PolicyError, CryptoError) as error:
             reason = "unknown_peer" if isinstance(error, UnknownPeer) else stage
-            self._refuse(peer, reason, raw)
+            self._refuse(peer or self._claimed_peer(context), reason, raw)
             raise Refused(error, reason) from error
         return admitted, decoded, count
 
     def _claimed_peer(self, context: grpc.ServicerContext) -> str:
-        """Who the connection's certificate says it is, for the record of a refusal."""
+        """Who the connection's certificate says it is, for the record of a refusal.
+
+        Parsed only when a request is refused before its peer is known, never on the path of
+        an answered request.
+        """
         try:
             claimed = node_id_from_auth_context(context.auth_context())
         except PeerError:
@@ -503,7 +508,7 @@ class MatchService:
     def SyncIndex(  # noqa: N802
         self, raw: bytes, context: grpc.ServicerContext
     ) -> Iterator[match_pb2.IndexChunk]:
-        peer = self._claimed_peer(context)
+        peer: str | None = None  # known once step 1 passes
         stage = "malformed_request"
         try:
             request = _envelope(raw)
@@ -523,7 +528,7 @@ class MatchService:
             published = self._datasets.published(decoded.dataset)
         except (PeerError, PolicyError, CryptoError) as error:
             reason = "unknown_peer" if isinstance(error, UnknownPeer) else stage
-            self._refuse(peer, reason, raw)
+            self._refuse(peer or self._claimed_peer(context), reason, raw)
             raise
         base, payload = self._datasets.index_payload(decoded.dataset, decoded.have_epoch)
         header = match_pb2.IndexHeader(
